@@ -1,0 +1,141 @@
+//! What the environment hands the acting role (SPEC section 7).
+
+use std::fmt;
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::names::{ActionType, Role};
+use crate::reward::OutcomeFlags;
+use crate::view::RoleView;
+
+/// The observation's human-readable message, rendered only when displayed or serialized.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Message<'a> {
+    /// Sent at reset.
+    Reset {
+        /// Alerts firing at reset.
+        alerts: usize,
+        /// The role that acts first.
+        first_role: Role,
+    },
+    /// Sent after each step.
+    Step {
+        /// The role that acted.
+        actor: Role,
+        /// What it did.
+        action_type: ActionType,
+        /// Its target, if any.
+        target: Option<&'a str>,
+        /// What the action achieved.
+        flags: OutcomeFlags,
+        /// True when the step budget ran out with the incident unresolved.
+        ended_unresolved: bool,
+    },
+}
+
+impl fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Message::Reset { alerts, first_role } => write!(
+                f,
+                "incident in progress: {alerts} alert(s) firing; {first_role} acts first"
+            ),
+            Message::Step {
+                actor,
+                action_type,
+                target,
+                flags,
+                ended_unresolved,
+            } => {
+                write!(f, "{actor} did {action_type}")?;
+                if let Some(t) = target {
+                    write!(f, " on {t}")?;
+                }
+                let notes = [
+                    (flags.resolved, "incident resolved"),
+                    (flags.wrong_fix, "wrong fix"),
+                    (flags.cascade_triggered, "cascade triggered"),
+                    (flags.rogue_flagged_correctly, "rogue agent caught"),
+                    (flags.rogue_flagged_incorrectly, "false rogue flag"),
+                    (flags.root_cause_correct, "root cause identified"),
+                    (flags.miscommunication, "miscommunication"),
+                    (ended_unresolved, "episode ended unresolved"),
+                ];
+                let mut first = true;
+                for (set, note) in notes {
+                    if set {
+                        f.write_str(if first { ": " } else { "; " })?;
+                        f.write_str(note)?;
+                        first = false;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Serialize for Message<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The observation handed to the role whose turn it is.
+#[derive(Clone, Copy, Debug)]
+pub struct Observation<'a> {
+    /// True once the episode is over.
+    pub done: bool,
+    /// Reward of the step that led here (0 at reset).
+    pub reward: f64,
+    /// The acting role's view.
+    pub view: RoleView<'a>,
+    /// Step count.
+    pub step: u32,
+    /// The role whose turn it is.
+    pub turn_role: Role,
+    /// What just happened.
+    pub message: Message<'a>,
+}
+
+impl Serialize for Observation<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Observation", 6)?;
+        s.serialize_field("done", &self.done)?;
+        s.serialize_field("reward", &self.reward)?;
+        s.serialize_field("view", &self.view)?;
+        s.serialize_field("step", &self.step)?;
+        s.serialize_field("turn_role", &self.turn_role)?;
+        s.serialize_field("message", &self.message)?;
+        s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_message_lists_outcomes() {
+        let m = Message::Step {
+            actor: Role::Dev,
+            action_type: ActionType::Restart,
+            target: Some("db"),
+            flags: OutcomeFlags {
+                resolved: true,
+                ..Default::default()
+            },
+            ended_unresolved: false,
+        };
+        assert_eq!(m.to_string(), "dev did restart on db: incident resolved");
+        let m = Message::Step {
+            actor: Role::Sre,
+            action_type: ActionType::Noop,
+            target: None,
+            flags: OutcomeFlags::default(),
+            ended_unresolved: true,
+        };
+        assert_eq!(m.to_string(), "sre did noop: episode ended unresolved");
+    }
+}

@@ -1,0 +1,79 @@
+//! Scenarios: the initial conditions of an episode (SPEC section 3).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ModelError;
+use crate::failure_id::FailureId;
+use crate::limits::MAX_STEPS;
+use crate::names::{Difficulty, FleetAgent};
+
+/// Default step budget of a scenario.
+pub const DEFAULT_MAX_STEPS: u32 = 20;
+
+fn default_max_steps() -> u32 {
+    DEFAULT_MAX_STEPS
+}
+
+/// A scenario as a caller asks for it; the rest is derived from the failure type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioSpec {
+    /// The failure to inject.
+    pub failure_type: FailureId,
+    /// Seed of the episode's random generator.
+    #[serde(default)]
+    pub seed: u64,
+    /// Difficulty tier; hard adds decoy logs.
+    #[serde(default = "default_difficulty")]
+    pub difficulty: Difficulty,
+    /// Step budget.
+    #[serde(default = "default_max_steps")]
+    pub max_steps: u32,
+}
+
+fn default_difficulty() -> Difficulty {
+    Difficulty::Easy
+}
+
+/// A fully specified scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scenario {
+    /// The failure to inject.
+    pub failure_type: FailureId,
+    /// Difficulty tier.
+    pub difficulty: Difficulty,
+    /// Seed of the episode's random generator.
+    pub seed: u64,
+    /// Step budget.
+    pub max_steps: u32,
+    /// Whether decoy logs are injected at reset.
+    pub inject_misleading_logs: bool,
+    /// The fleet agent causing the failure, if any.
+    pub rogue_fleet_agent: Option<FleetAgent>,
+}
+
+impl Scenario {
+    /// Builds a scenario "the usual way": decoys on hard, the failure's own rogue agent.
+    pub fn from_spec(spec: &ScenarioSpec, rogue_fleet_agent: Option<FleetAgent>) -> Self {
+        Scenario {
+            failure_type: spec.failure_type.clone(),
+            difficulty: spec.difficulty,
+            seed: spec.seed,
+            max_steps: spec.max_steps,
+            inject_misleading_logs: spec.difficulty == Difficulty::Hard,
+            rogue_fleet_agent,
+        }
+    }
+
+    /// Checks the documented limits: `max_steps` in `1..=MAX_STEPS`.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if !(1..=MAX_STEPS).contains(&self.max_steps) {
+            return Err(ModelError::OutOfRange {
+                field: "max_steps",
+                value: i128::from(self.max_steps),
+                min: 1,
+                max: i128::from(MAX_STEPS),
+            });
+        }
+        Ok(())
+    }
+}

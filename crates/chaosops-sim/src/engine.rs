@@ -1,0 +1,171 @@
+//! The simulator: reset, apply an action, tick, terminal test and view projection.
+
+use chaosops_model::{
+    Action, Component, FailureId, LogLevel, OutcomeFlags, Role, RoleView, Scenario, Service, State,
+    Uuid,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::SimError;
+use crate::failure::{FailureInjector, Turn};
+use crate::handlers::{handler, ActionContext};
+use crate::registry::Registry;
+
+/// Number of decoy log lines injected on scenarios with misleading logs.
+pub const DECOY_COUNT: usize = 3;
+
+/// The decoy templates of SPEC section 3: plausible, harmless lines.
+const DECOYS: [(Service, LogLevel, &str); 4] = [
+    (
+        Service::Auth,
+        LogLevel::Info,
+        "routine token rotation finished",
+    ),
+    (
+        Service::Notifications,
+        LogLevel::Warn,
+        "e-mail provider asked to retry after 2s",
+    ),
+    (
+        Service::Db,
+        LogLevel::Info,
+        "vacuum finished, reclaimed 18MB",
+    ),
+    (
+        Service::Payments,
+        LogLevel::Warn,
+        "p95 close to the 250ms budget (no breach)",
+    ),
+];
+
+/// One episode's world: the ground-truth state, its failure and its seeded generator.
+#[derive(Clone)]
+pub struct Simulator {
+    state: State,
+    scenario: Scenario,
+    failure: &'static dyn FailureInjector,
+    registry: &'static Registry,
+    rng: ChaCha8Rng,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("scenario", &self.scenario)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    /// Starts an episode: seeds the generator, draws the episode id (unless given),
+    /// injects the failure and, when asked, the decoy logs.
+    pub fn reset(
+        registry: &'static Registry,
+        scenario: &Scenario,
+        episode_id: Option<Uuid>,
+    ) -> Result<Self, SimError> {
+        scenario.validate()?;
+        let failure = registry.failure(scenario.failure_type.as_str())?;
+        let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed);
+        let drawn = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+        let mut state = State::new(
+            episode_id.unwrap_or(drawn),
+            FailureId::from_static(failure.id()),
+            scenario.difficulty,
+            scenario.max_steps,
+            scenario.rogue_fleet_agent,
+        );
+        failure.inject(&mut state);
+        if scenario.inject_misleading_logs {
+            for _ in 0..DECOY_COUNT {
+                let (service, level, message) = DECOYS[rng.random_range(0..DECOYS.len())];
+                state.emit_decoy_log(Component::from(service), level, message);
+            }
+        }
+        Ok(Simulator {
+            state,
+            scenario: scenario.clone(),
+            failure,
+            registry,
+            rng,
+        })
+    }
+
+    /// Applies one action for `role`: counts the step, runs the handler, then the fix check.
+    /// Refuses an action beyond the documented limits or on a finished episode, changing nothing.
+    pub fn apply_action(&mut self, role: Role, action: &Action) -> Result<OutcomeFlags, SimError> {
+        if self.state.is_terminal() {
+            return Err(SimError::EpisodeFinished {
+                step: self.state.step_count,
+                max_steps: self.state.max_steps,
+                resolved: self.state.resolved,
+            });
+        }
+        action.validate()?;
+        let mut flags = OutcomeFlags::default();
+        self.state.step_count += 1;
+        let turn = Turn { role, action };
+        let mut cx = ActionContext {
+            state: &mut self.state,
+            failure: self.failure,
+            registry: self.registry,
+            turn,
+            flags: &mut flags,
+        };
+        handler(action.action_type).apply(&mut cx);
+        if self.failure.is_correct_fix(turn, &self.state) {
+            self.state.resolved = true;
+            flags.resolved = true;
+        }
+        Ok(flags)
+    }
+
+    /// Advances the failure's physics one step, unless resolved.
+    pub fn tick(&mut self) {
+        if !self.state.resolved {
+            self.failure.tick(&mut self.state);
+        }
+    }
+
+    /// True when the episode is over.
+    pub fn is_terminal(&self) -> bool {
+        self.state.is_terminal()
+    }
+
+    /// `role`'s view of the current state.
+    pub fn project_view(&self, role: Role) -> RoleView<'_> {
+        self.registry.projection(role).project(&self.state)
+    }
+
+    /// The ground truth.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The ground truth, mutable (for the environment's bookkeeping and for tests).
+    pub fn state_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+
+    /// The scenario this episode was reset with.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The episode's failure.
+    pub fn failure(&self) -> &'static dyn FailureInjector {
+        self.failure
+    }
+
+    /// The registry this episode resolves names against.
+    pub fn registry(&self) -> &'static Registry {
+        self.registry
+    }
+
+    /// The episode's seeded generator, for plugins that want randomness.
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rng
+    }
+}

@@ -1,0 +1,199 @@
+//! The turn-based environment of SPEC section 7: role forcing, rewards, observations.
+
+use chaosops_model::{
+    Action, ActionType, Message, Observation, OutcomeFlags, Role, Scenario, State, StepRecord, Uuid,
+};
+
+use crate::engine::Simulator;
+use crate::error::SimError;
+use crate::registry::Registry;
+use crate::reward::RewardConfig;
+
+/// The last step, kept so the observation's message can borrow from the environment.
+#[derive(Clone, Debug)]
+struct LastStep {
+    actor: Role,
+    action_type: ActionType,
+    target: String,
+    has_target: bool,
+    flags: OutcomeFlags,
+    reward: f64,
+}
+
+/// An episode played by four roles in turn: SRE, Oversight, Dev, Manager.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    sim: Simulator,
+    config: RewardConfig,
+    turn: usize,
+    rogue_bonus_paid: bool,
+    last: Option<LastStep>,
+}
+
+/// The result of one step: its record and the next role's observation.
+#[derive(Clone, Copy, Debug)]
+pub struct StepOutcome<'a> {
+    /// The step record (SPEC section 14).
+    pub record: StepRecord,
+    /// The observation for the role whose turn follows.
+    pub observation: Observation<'a>,
+}
+
+impl Environment {
+    /// Starts an episode of `scenario` with `config` rewards; `episode_id` overrides the drawn id.
+    pub fn new(
+        registry: &'static Registry,
+        scenario: &Scenario,
+        config: RewardConfig,
+        episode_id: Option<Uuid>,
+    ) -> Result<Self, SimError> {
+        Ok(Environment {
+            sim: Simulator::reset(registry, scenario, episode_id)?,
+            config,
+            turn: 0,
+            rogue_bonus_paid: false,
+            last: None,
+        })
+    }
+
+    /// Starts a new episode in place, keeping the reward config. On error nothing changes.
+    pub fn reset(
+        &mut self,
+        scenario: &Scenario,
+        episode_id: Option<Uuid>,
+    ) -> Result<Observation<'_>, SimError> {
+        let sim = Simulator::reset(self.sim.registry(), scenario, episode_id)?;
+        self.sim = sim;
+        self.turn = 0;
+        self.rogue_bonus_paid = false;
+        self.last = None;
+        Ok(self.observation())
+    }
+
+    /// The role whose turn it is.
+    pub fn current_role(&self) -> Role {
+        Role::TURN_ORDER[self.turn]
+    }
+
+    /// True when the episode is over.
+    pub fn is_done(&self) -> bool {
+        self.sim.is_terminal()
+    }
+
+    /// The ground truth.
+    pub fn state(&self) -> &State {
+        self.sim.state()
+    }
+
+    /// The simulator underneath.
+    pub fn simulator(&self) -> &Simulator {
+        &self.sim
+    }
+
+    /// The reward configuration.
+    pub fn config(&self) -> &RewardConfig {
+        &self.config
+    }
+
+    /// The current observation of the role whose turn it is.
+    pub fn observation(&self) -> Observation<'_> {
+        let role = self.current_role();
+        let state = self.sim.state();
+        let (reward, message) = match &self.last {
+            None => (
+                0.0,
+                Message::Reset {
+                    alerts: state.all_alerts.len(),
+                    first_role: role,
+                },
+            ),
+            Some(last) => (
+                last.reward,
+                Message::Step {
+                    actor: last.actor,
+                    action_type: last.action_type,
+                    target: last.has_target.then_some(last.target.as_str()),
+                    flags: last.flags,
+                    ended_unresolved: state.is_terminal() && !state.resolved,
+                },
+            ),
+        };
+        Observation {
+            done: state.is_terminal(),
+            reward,
+            view: self.sim.project_view(role),
+            step: state.step_count,
+            turn_role: role,
+            message,
+        }
+    }
+
+    /// Plays `action` as the role whose turn it is (any claimed role is overridden).
+    ///
+    /// Refuses, changing nothing, an action beyond the documented limits or a step on a
+    /// finished episode.
+    pub fn step(&mut self, action: &Action) -> Result<StepOutcome<'_>, SimError> {
+        let record = self.step_record(action)?;
+        Ok(StepOutcome {
+            record,
+            observation: self.observation(),
+        })
+    }
+
+    /// Like [`step`](Self::step) but returns only the record, without projecting a view.
+    pub fn step_record(&mut self, action: &Action) -> Result<StepRecord, SimError> {
+        let role = self.current_role();
+        let flags = self.sim.apply_action(role, action)?;
+        self.sim.tick();
+        let config = self.config;
+        let paid = self.rogue_bonus_paid;
+        let state = self.sim.state_mut();
+        let breakdown = config.score(
+            &flags,
+            state.step_count,
+            state.declared_root_cause_step,
+            paid,
+        );
+        let reward = breakdown.total();
+        state.cumulative_reward += reward;
+        if flags.miscommunication {
+            state.miscommunications = state.miscommunications.max(1);
+        }
+        let done = state.is_terminal();
+        if done && !state.resolved {
+            state.cumulative_reward += config.terminal_penalty;
+        }
+        let step = state.step_count;
+        self.rogue_bonus_paid |= breakdown.rogue_caught_bonus != 0.0;
+        self.turn = (self.turn + 1) % Role::COUNT;
+        let last = self.last.get_or_insert_with(|| LastStep {
+            actor: role,
+            action_type: action.action_type,
+            target: String::new(),
+            has_target: false,
+            flags,
+            reward,
+        });
+        last.actor = role;
+        last.action_type = action.action_type;
+        last.target.clear();
+        last.has_target = action.target.is_some();
+        if let Some(t) = &action.target {
+            last.target.push_str(t);
+        }
+        last.flags = flags;
+        last.reward = reward;
+        Ok(StepRecord {
+            turn: step - 1,
+            role,
+            reward,
+            breakdown,
+            team_reward: breakdown.team(),
+            oversight_reward: breakdown.oversight(config.oversight_share),
+            flags,
+            done,
+            step,
+            next_role: self.current_role(),
+        })
+    }
+}

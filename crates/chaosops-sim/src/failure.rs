@@ -1,0 +1,103 @@
+//! The [`FailureInjector`] plugin trait: everything one failure type is.
+
+use chaosops_model::{Action, Difficulty, FailureId, FleetAgent, OutcomeFlags, Role, State};
+
+/// One role's action as the engine applies it: the acting role is the one whose turn it is.
+#[derive(Clone, Copy, Debug)]
+pub struct Turn<'a> {
+    /// The role acting (forced by the environment).
+    pub role: Role,
+    /// The action.
+    pub action: &'a Action,
+}
+
+impl std::ops::Deref for Turn<'_> {
+    type Target = Action;
+    fn deref(&self) -> &Action {
+        self.action
+    }
+}
+
+/// A failure's place in a curriculum tier's pool; the position orders the pool and so the seeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierSlot {
+    /// The tier.
+    pub difficulty: Difficulty,
+    /// Position in that tier's pool (0-based).
+    pub position: u32,
+}
+
+impl TierSlot {
+    /// A slot at `position` in `difficulty`'s pool.
+    pub const fn new(difficulty: Difficulty, position: u32) -> Self {
+        TierSlot {
+            difficulty,
+            position,
+        }
+    }
+}
+
+/// What a perfect team does, one action per role; roles without one do `noop`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Playbook([Option<Action>; Role::COUNT]);
+
+impl Playbook {
+    /// The common opening: SRE declares the true root cause `id`.
+    pub fn diagnose(id: &FailureId) -> Self {
+        Playbook::default().with(Role::Sre, Action::identify_root_cause(id))
+    }
+
+    /// This playbook with `role` taking `action`.
+    pub fn with(mut self, role: Role, action: Action) -> Self {
+        self.0[role.index()] = Some(action);
+        self
+    }
+
+    /// The planned action of `role`, if any.
+    pub fn action(&self, role: Role) -> Option<&Action> {
+        self.0[role.index()].as_ref()
+    }
+}
+
+/// One failure type. Implementations live outside the engine and register with
+/// `inventory::submit! { FailureRegistration(&MyFailure) }`.
+///
+/// The engine calls, in order: [`inject`](Self::inject) at reset; per action the
+/// handler (which asks [`is_beneficial`](Self::is_beneficial) on the state before the
+/// action's effect and calls [`on_wrong_fix`](Self::on_wrong_fix) after a failed
+/// restart or rollback), then [`is_correct_fix`](Self::is_correct_fix) on the
+/// post-handler state, then [`tick`](Self::tick) while unresolved.
+pub trait FailureInjector: Send + Sync + 'static {
+    /// The failure id: lower-case snake_case, unique in the registry.
+    fn id(&self) -> &'static str;
+    /// One sentence for listings.
+    fn description(&self) -> &'static str;
+    /// Curriculum tiers this failure belongs to, with its position in each pool.
+    fn tiers(&self) -> &'static [TierSlot] {
+        &[]
+    }
+    /// The fleet agent that causes this failure, if any.
+    fn rogue_agent(&self) -> Option<FleetAgent> {
+        None
+    }
+    /// Degrades the healthy baseline and emits the initial logs, alerts and fleet actions.
+    fn inject(&self, state: &mut State);
+    /// True when this action, on the post-handler state, resolves the incident.
+    fn is_correct_fix(&self, turn: Turn<'_>, state: &State) -> bool;
+    /// True when a restart, rollback or scale heals instead of counting as a wrong fix;
+    /// judged on the state before the action's effect. Defaults to the correct fix.
+    fn is_beneficial(&self, turn: Turn<'_>, state: &State) -> bool {
+        self.is_correct_fix(turn, state)
+    }
+    /// Per-step physics while unresolved. Changes metrics only; emits nothing.
+    fn tick(&self, _state: &mut State) {}
+    /// Called after a restart or rollback of a service that was not beneficial.
+    fn on_wrong_fix(&self, _turn: Turn<'_>, _state: &mut State, _flags: &mut OutcomeFlags) {}
+    /// The oracle's plan for this failure.
+    fn playbook(&self) -> Playbook;
+}
+
+/// Registers a failure type with the engine's registry.
+pub struct FailureRegistration(pub &'static dyn FailureInjector);
+
+inventory::collect!(FailureRegistration);

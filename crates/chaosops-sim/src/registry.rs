@@ -1,0 +1,197 @@
+//! The registry of failure types and role projections, collected once from `inventory`.
+
+use std::sync::OnceLock;
+
+use chaosops_model::{Difficulty, FailureId, Role, Scenario, ScenarioSpec};
+
+use crate::error::SimError;
+use crate::failure::{FailureInjector, FailureRegistration};
+use crate::projection::{ProjectionRegistration, RoleProjection};
+
+/// Failure types sorted by id and one projection per role. Built once; never iterated per step.
+pub struct Registry {
+    failures: Vec<&'static dyn FailureInjector>,
+    projections: [&'static dyn RoleProjection; Role::COUNT],
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("failures", &self.ids().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_snake_case(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl Registry {
+    /// The registry of everything linked into this program, collected on first use.
+    ///
+    /// Binaries, tests and benches must link the plugin crates (`chaosops_failures::link()`,
+    /// `chaosops_roles::link()`), or their registrations are dropped by the linker.
+    pub fn global() -> Result<&'static Registry, SimError> {
+        static GLOBAL: OnceLock<Result<Registry, SimError>> = OnceLock::new();
+        GLOBAL
+            .get_or_init(|| {
+                Registry::from_parts(
+                    inventory::iter::<FailureRegistration>().map(|r| r.0),
+                    inventory::iter::<ProjectionRegistration>().map(|r| r.0),
+                )
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Builds a registry from explicit parts; refuses duplicate or malformed ids and missing roles.
+    pub fn from_parts(
+        failures: impl IntoIterator<Item = &'static dyn FailureInjector>,
+        projections: impl IntoIterator<Item = &'static dyn RoleProjection>,
+    ) -> Result<Registry, SimError> {
+        let mut failures: Vec<_> = failures.into_iter().collect();
+        failures.sort_by_key(|f| f.id());
+        for f in &failures {
+            if !is_snake_case(f.id()) {
+                return Err(SimError::InvalidFailureId {
+                    id: f.id().to_owned(),
+                });
+            }
+        }
+        if let Some(w) = failures.windows(2).find(|w| w[0].id() == w[1].id()) {
+            return Err(SimError::DuplicateFailure {
+                id: w[0].id().to_owned(),
+            });
+        }
+        let mut slots: [Option<&'static dyn RoleProjection>; Role::COUNT] = [None; Role::COUNT];
+        for p in projections {
+            let slot = &mut slots[p.role().index()];
+            if slot.is_some() {
+                return Err(SimError::DuplicateProjection { role: p.role() });
+            }
+            *slot = Some(p);
+        }
+        let mut out = Vec::with_capacity(Role::COUNT);
+        for role in Role::ALL {
+            out.push(slots[role.index()].ok_or(SimError::MissingProjection { role: *role })?);
+        }
+        let projections = [out[0], out[1], out[2], out[3]];
+        Ok(Registry {
+            failures,
+            projections,
+        })
+    }
+
+    /// The failure registered as `id`, or an error listing the known ids.
+    pub fn failure(&self, id: &str) -> Result<&'static dyn FailureInjector, SimError> {
+        self.find(id).ok_or_else(|| SimError::UnknownFailure {
+            id: id.to_owned(),
+            known: self.ids().collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// The failure registered as `id`, if any (a binary search).
+    pub fn find(&self, id: &str) -> Option<&'static dyn FailureInjector> {
+        self.failures
+            .binary_search_by(|f| f.id().cmp(id))
+            .ok()
+            .map(|i| self.failures[i])
+    }
+
+    /// Every failure, sorted by id.
+    pub fn failures(&self) -> impl ExactSizeIterator<Item = &'static dyn FailureInjector> + '_ {
+        self.failures.iter().copied()
+    }
+
+    /// Every failure id, sorted.
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = &'static str> + '_ {
+        self.failures.iter().map(|f| f.id())
+    }
+
+    /// The projection of `role`.
+    pub fn projection(&self, role: Role) -> &'static dyn RoleProjection {
+        self.projections[role.index()]
+    }
+
+    /// The curriculum pool of a tier: failures declaring it, ordered by position then id.
+    pub fn pool(&self, difficulty: Difficulty) -> Vec<&'static dyn FailureInjector> {
+        let mut pool: Vec<(u32, &'static dyn FailureInjector)> = self
+            .failures
+            .iter()
+            .filter_map(|f| {
+                f.tiers()
+                    .iter()
+                    .find(|t| t.difficulty == difficulty)
+                    .map(|t| (t.position, *f))
+            })
+            .collect();
+        pool.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id().cmp(b.1.id())));
+        pool.into_iter().map(|(_, f)| f).collect()
+    }
+
+    /// Builds a full scenario from a spec "the usual way", checking the id and the limits.
+    pub fn scenario(&self, spec: &ScenarioSpec) -> Result<Scenario, SimError> {
+        let failure = self.failure(spec.failure_type.as_str())?;
+        let mut scenario = Scenario::from_spec(spec, failure.rogue_agent());
+        scenario.failure_type = FailureId::from_static(failure.id());
+        scenario.validate()?;
+        Ok(scenario)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{TestFailure, TEST_PROJECTIONS};
+
+    static A: TestFailure = TestFailure::new("alpha");
+    static B: TestFailure = TestFailure::new("beta");
+    static A2: TestFailure = TestFailure::new("alpha");
+    static BAD: TestFailure = TestFailure::new("Not Snake");
+
+    fn projections() -> impl Iterator<Item = &'static dyn RoleProjection> {
+        TEST_PROJECTIONS.iter().map(|p| p as &dyn RoleProjection)
+    }
+
+    #[test]
+    fn failures_are_sorted_and_found() {
+        let r = Registry::from_parts([&B as &dyn FailureInjector, &A], projections()).unwrap();
+        assert_eq!(r.ids().collect::<Vec<_>>(), ["alpha", "beta"]);
+        assert_eq!(r.failure("beta").unwrap().id(), "beta");
+    }
+
+    #[test]
+    fn unknown_failure_lists_known_ids() {
+        let r = Registry::from_parts([&B as &dyn FailureInjector, &A], projections()).unwrap();
+        let err = r.failure("gamma").err().unwrap().to_string();
+        assert_eq!(err, "unknown failure type \"gamma\"; known: alpha, beta");
+    }
+
+    #[test]
+    fn duplicates_and_bad_ids_are_refused() {
+        let err =
+            Registry::from_parts([&A as &dyn FailureInjector, &A2], projections()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failure type \"alpha\" is registered twice"
+        );
+        let err = Registry::from_parts([&BAD as &dyn FailureInjector], projections()).unwrap_err();
+        assert!(matches!(err, SimError::InvalidFailureId { .. }));
+        let dup = projections().chain(projections().take(1));
+        let err = Registry::from_parts([&A as &dyn FailureInjector], dup).unwrap_err();
+        assert_eq!(err, SimError::DuplicateProjection { role: Role::Sre });
+        let err =
+            Registry::from_parts([&A as &dyn FailureInjector], projections().skip(1)).unwrap_err();
+        assert_eq!(err, SimError::MissingProjection { role: Role::Sre });
+    }
+
+    #[test]
+    fn global_registry_collects_inventory_submissions() {
+        let r = Registry::global().unwrap();
+        assert!(r.find(crate::test_support::TEST_FAILURE_ID).is_some());
+        assert_eq!(r.projection(Role::Dev).role(), Role::Dev);
+    }
+}

@@ -1,0 +1,153 @@
+//! The decomposed step reward of SPEC section 8.
+
+use chaosops_model::{OutcomeFlags, RewardBreakdown};
+use serde::{Deserialize, Serialize};
+
+/// Reward weights and thresholds; the defaults are SPEC section 8's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RewardConfig {
+    /// Paid when an action resolves the incident.
+    pub resolved_bonus: f64,
+    /// MTTR penalty per elapsed step while unresolved (charged as `-rate * step`).
+    pub mttr_per_step: f64,
+    /// Charged for a wrong fix.
+    pub wrong_fix_penalty: f64,
+    /// Charged for a miscommunication.
+    pub miscommunication_penalty: f64,
+    /// Paid for a correct root cause when the first declaration came early.
+    pub early_root_cause_bonus: f64,
+    /// Last step of the early window.
+    pub early_root_cause_window: u32,
+    /// Paid for flagging the rogue agent.
+    pub rogue_caught_bonus: f64,
+    /// Charged for a false flag.
+    pub rogue_false_positive_penalty: f64,
+    /// Charged when a wrong fix triggers a cascade.
+    pub cascade_penalty: f64,
+    /// Paid for resolving within the step budget.
+    pub under_budget_bonus: f64,
+    /// Last step that still earns the under-budget bonus.
+    pub step_budget: u32,
+    /// Oversight's share of resolution, MTTR and cascade components.
+    pub oversight_share: f64,
+    /// Added to the cumulative reward when an episode ends unresolved.
+    pub terminal_penalty: f64,
+    /// Pay the rogue-caught bonus only for the first correct flag of an episode.
+    pub rogue_bonus_once: bool,
+}
+
+impl Default for RewardConfig {
+    fn default() -> Self {
+        RewardConfig {
+            resolved_bonus: 100.0,
+            mttr_per_step: 2.0,
+            wrong_fix_penalty: -50.0,
+            miscommunication_penalty: -20.0,
+            early_root_cause_bonus: 30.0,
+            early_root_cause_window: 3,
+            rogue_caught_bonus: 50.0,
+            rogue_false_positive_penalty: -75.0,
+            cascade_penalty: -40.0,
+            under_budget_bonus: 10.0,
+            step_budget: 8,
+            oversight_share: 0.3,
+            terminal_penalty: -60.0,
+            rogue_bonus_once: false,
+        }
+    }
+}
+
+impl RewardConfig {
+    /// The breakdown of one step: `step` is the step count after the action,
+    /// `declared_step` the step of the first valid root-cause declaration, and
+    /// `rogue_bonus_paid` whether an earlier step already earned the rogue bonus.
+    pub fn score(
+        &self,
+        flags: &OutcomeFlags,
+        step: u32,
+        declared_step: Option<u32>,
+        rogue_bonus_paid: bool,
+    ) -> RewardBreakdown {
+        let pay = |cond: bool, value: f64| if cond { value } else { 0.0 };
+        let early = declared_step.is_some_and(|s| s <= self.early_root_cause_window);
+        RewardBreakdown {
+            resolved_bonus: pay(flags.resolved, self.resolved_bonus),
+            mttr_penalty: pay(!flags.resolved, -self.mttr_per_step * f64::from(step)),
+            wrong_fix_penalty: pay(flags.wrong_fix, self.wrong_fix_penalty),
+            miscommunication_penalty: pay(flags.miscommunication, self.miscommunication_penalty),
+            early_root_cause_bonus: pay(
+                flags.root_cause_correct && early,
+                self.early_root_cause_bonus,
+            ),
+            rogue_caught_bonus: pay(
+                flags.rogue_flagged_correctly && !(self.rogue_bonus_once && rogue_bonus_paid),
+                self.rogue_caught_bonus,
+            ),
+            rogue_false_positive_penalty: pay(
+                flags.rogue_flagged_incorrectly,
+                self.rogue_false_positive_penalty,
+            ),
+            cascade_penalty: pay(flags.cascade_triggered, self.cascade_penalty),
+            under_budget_bonus: pay(
+                flags.resolved && step <= self.step_budget,
+                self.under_budget_bonus,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolved_under_budget() {
+        let flags = OutcomeFlags {
+            resolved: true,
+            ..Default::default()
+        };
+        let b = RewardConfig::default().score(&flags, 1, None, false);
+        assert_eq!(b.total(), 110.0);
+        assert_eq!(b.oversight(0.3), 30.0);
+        let late = RewardConfig::default().score(&flags, 9, None, false);
+        assert_eq!(late.total(), 100.0);
+    }
+
+    #[test]
+    fn early_root_cause_uses_first_declaration_step() {
+        let flags = OutcomeFlags {
+            root_cause_correct: true,
+            ..Default::default()
+        };
+        let c = RewardConfig::default();
+        assert_eq!(
+            c.score(&flags, 5, Some(3), false).early_root_cause_bonus,
+            30.0
+        );
+        assert_eq!(
+            c.score(&flags, 5, Some(4), false).early_root_cause_bonus,
+            0.0
+        );
+        assert_eq!(c.score(&flags, 5, Some(4), false).mttr_penalty, -10.0);
+    }
+
+    #[test]
+    fn rogue_bonus_once_is_optional() {
+        let flags = OutcomeFlags {
+            rogue_flagged_correctly: true,
+            ..Default::default()
+        };
+        let default = RewardConfig::default();
+        assert_eq!(
+            default.score(&flags, 2, None, true).rogue_caught_bonus,
+            50.0
+        );
+        let once = RewardConfig {
+            rogue_bonus_once: true,
+            ..Default::default()
+        };
+        assert_eq!(once.score(&flags, 2, None, false).rogue_caught_bonus, 50.0);
+        assert_eq!(once.score(&flags, 2, None, true).rogue_caught_bonus, 0.0);
+    }
+}

@@ -1,0 +1,218 @@
+//! Engine and environment tests against the test-only failure.
+
+use chaosops_model::{
+    Action, ActionType, Difficulty, FailureId, Health, Role, ScenarioSpec, Service,
+};
+
+use crate::test_support::TEST_FAILURE_ID;
+use crate::{Environment, Registry, RewardConfig, SimError};
+
+fn env(difficulty: Difficulty, max_steps: u32) -> Environment {
+    let registry = Registry::global().unwrap();
+    let spec = ScenarioSpec {
+        failure_type: FailureId::from_static(TEST_FAILURE_ID),
+        seed: 42,
+        difficulty,
+        max_steps,
+    };
+    let scenario = registry.scenario(&spec).unwrap();
+    Environment::new(registry, &scenario, RewardConfig::default(), None).unwrap()
+}
+
+#[test]
+fn reset_injects_and_announces() {
+    let e = env(Difficulty::Easy, 5);
+    assert_eq!(e.state().service(Service::Db).health, Health::Down);
+    assert_eq!(e.state().service(Service::Auth).replicas, 3);
+    let obs = e.observation();
+    assert_eq!(obs.turn_role, Role::Sre);
+    assert_eq!(obs.reward, 0.0);
+    assert!(!obs.done);
+    assert_eq!(
+        obs.message.to_string(),
+        "incident in progress: 1 alert(s) firing; sre acts first"
+    );
+}
+
+#[test]
+fn hard_scenarios_get_three_decoys() {
+    let e = env(Difficulty::Hard, 5);
+    let decoys = e
+        .state()
+        .all_logs
+        .iter()
+        .filter(|l| l.is_red_herring)
+        .count();
+    assert_eq!(decoys, 3);
+    assert_eq!(e.state().misleading_log_count, 3);
+    assert_eq!(env(Difficulty::Medium, 5).state().misleading_log_count, 0);
+}
+
+#[test]
+fn episode_id_comes_from_the_seed() {
+    assert_eq!(
+        env(Difficulty::Easy, 5).state().episode_id,
+        env(Difficulty::Easy, 5).state().episode_id
+    );
+    assert_eq!(
+        env(Difficulty::Easy, 5)
+            .state()
+            .episode_id
+            .get_version_num(),
+        4
+    );
+}
+
+#[test]
+fn roles_take_turns_and_are_forced() {
+    let mut e = env(Difficulty::Easy, 8);
+    let claimed = Action::noop().with_role(Role::Manager);
+    let order: Vec<Role> = (0..5)
+        .map(|_| e.step(&claimed).unwrap().record.role)
+        .collect();
+    assert_eq!(
+        order,
+        [
+            Role::Sre,
+            Role::Oversight,
+            Role::Dev,
+            Role::Manager,
+            Role::Sre
+        ]
+    );
+}
+
+#[test]
+fn ticks_run_while_unresolved_and_fix_resolves() {
+    let mut e = env(Difficulty::Easy, 8);
+    let r = e.step(&Action::noop()).unwrap().record;
+    assert_eq!(r.breakdown.mttr_penalty, -2.0);
+    assert_eq!(e.state().service(Service::Db).latency_ms, 910.0);
+    let r = e.step(&Action::restart(Service::Db)).unwrap().record;
+    assert!(r.flags.resolved && r.done);
+    assert_eq!(r.reward, 110.0);
+    assert_eq!(e.state().service(Service::Db).latency_ms, 45.0);
+    assert_eq!(e.state().cumulative_reward, 108.0);
+}
+
+#[test]
+fn stepping_a_finished_episode_is_an_error_that_changes_nothing() {
+    let mut e = env(Difficulty::Easy, 1);
+    let r = e.step(&Action::noop()).unwrap().record;
+    assert!(r.done);
+    assert_eq!(e.state().cumulative_reward, -2.0 - 60.0);
+    let before = e.state().clone();
+    let err = e.step(&Action::noop()).unwrap_err();
+    assert!(
+        matches!(err, SimError::EpisodeFinished { step: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(e.state(), &before);
+}
+
+#[test]
+fn oversized_input_is_refused_and_changes_nothing() {
+    let mut e = env(Difficulty::Easy, 5);
+    let before = e.state().clone();
+    let err = e
+        .step(&Action::communicate("x".repeat(10_000)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("args.message is 10000 bytes long"), "{err}");
+    assert_eq!(e.state(), &before);
+    assert_eq!(e.current_role(), Role::Sre);
+}
+
+#[test]
+fn communicate_routes_messages() {
+    let mut e = env(Difficulty::Easy, 12);
+    e.step(&Action::communicate("  hello  ")).unwrap();
+    let mut private = Action::communicate("psst");
+    private.args.to = Some(" Dev ".into());
+    e.step(&private).unwrap();
+    let mut unknown = Action::communicate("hi");
+    unknown.args.to = Some("ceo".into());
+    let r = e.step(&unknown).unwrap().record;
+    assert!(!r.flags.miscommunication);
+    let r = e.step(&Action::communicate("   ")).unwrap().record;
+    assert!(r.flags.miscommunication);
+    let s = e.state();
+    assert_eq!(s.chat_history, ["[sre] hello"]);
+    assert_eq!(s.private_chat.of(Role::Dev), ["[oversight -> dev] psst"]);
+    assert_eq!(s.miscommunications, 1);
+}
+
+#[test]
+fn empty_message_leaves_counter_at_least_one() {
+    let mut e = env(Difficulty::Easy, 12);
+    let r = e.step(&Action::communicate("")).unwrap().record;
+    assert!(r.flags.miscommunication);
+    assert_eq!(r.breakdown.miscommunication_penalty, -20.0);
+    assert_eq!(e.state().miscommunications, 1);
+}
+
+#[test]
+fn flag_rogue_is_oversight_only() {
+    let mut e = env(Difficulty::Easy, 12);
+    let r = e
+        .step(&Action::new(ActionType::FlagRogue).with_target("autoscaler"))
+        .unwrap()
+        .record;
+    assert!(r.flags.miscommunication && !r.flags.rogue_flagged_incorrectly);
+    assert!(e.state().oversight_flags.is_empty());
+    let r = e
+        .step(&Action::new(ActionType::FlagRogue).with_target("autoscaler"))
+        .unwrap()
+        .record;
+    assert!(r.flags.rogue_flagged_incorrectly);
+    assert_eq!(r.reward, -75.0 - 4.0);
+    assert_eq!(e.state().oversight_flags, ["autoscaler"]);
+}
+
+#[test]
+fn identify_root_cause_needs_a_known_id() {
+    let mut e = env(Difficulty::Easy, 12);
+    let mut bogus = Action::new(ActionType::IdentifyRootCause);
+    bogus.args.failure_type = Some("bogus".into());
+    let r = e.step(&bogus).unwrap().record;
+    assert!(r.flags.miscommunication);
+    assert_eq!(e.state().declared_root_cause, None);
+    let right = Action::identify_root_cause(&FailureId::from_static(TEST_FAILURE_ID));
+    let r = e.step(&right).unwrap().record;
+    assert!(r.flags.root_cause_correct);
+    assert_eq!(r.breakdown.early_root_cause_bonus, 30.0);
+    assert_eq!(e.state().declared_root_cause_step, Some(2));
+}
+
+#[test]
+fn wrong_fixes_are_counted() {
+    let mut e = env(Difficulty::Easy, 12);
+    for a in [
+        Action::restart(Service::Auth),
+        Action::new(ActionType::Restart),
+        Action::rollback(Service::Db),
+        Action::scale(Service::Db, 0),
+        Action::scale(Service::Auth, 5),
+    ] {
+        let r = e.step(&a).unwrap().record;
+        assert!(r.flags.wrong_fix, "{a:?}");
+    }
+    assert_eq!(e.state().wrong_fixes, 5);
+    assert_eq!(e.state().service(Service::Auth).replicas, 5);
+}
+
+#[test]
+fn resolve_by_non_manager_is_a_miscommunication() {
+    let mut e = env(Difficulty::Easy, 12);
+    let r = e.step(&Action::resolve()).unwrap().record;
+    assert!(r.flags.miscommunication);
+    assert_eq!(e.state().miscommunications, 1);
+}
+
+#[test]
+fn views_come_from_the_registered_projections() {
+    let e = env(Difficulty::Easy, 12);
+    let view = e.simulator().project_view(Role::Manager);
+    assert_eq!(view.role, Role::Manager);
+    assert_eq!(view.visible_alerts.len(), 1);
+}
