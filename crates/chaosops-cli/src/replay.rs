@@ -1,0 +1,160 @@
+//! `chaosops replay`: play recorded action lists through the environment, one episode a line.
+
+use std::io::{self, BufRead, Write};
+
+use chaosops_model::{Action, ScenarioSpec, State, StepRecord};
+use chaosops_sim::{Environment, Registry, RewardConfig};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Longest accepted input line, in bytes.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// One input line: a scenario and the actions to apply in order.
+#[derive(Deserialize)]
+struct Episode<'a> {
+    scenario: ScenarioSpec,
+    #[serde(borrow)]
+    actions: Vec<&'a RawValue>,
+}
+
+/// A line may also wrap the episode as `{"input": {...}}`, as the conformance file does.
+#[derive(Deserialize)]
+struct Wrapped<'a> {
+    #[serde(borrow)]
+    input: &'a RawValue,
+}
+
+/// The output of one replayed line.
+#[derive(Serialize)]
+pub struct Replay {
+    /// One record per applied action.
+    pub steps: Vec<StepRecord>,
+    /// The state after the last action.
+    pub final_state: State,
+}
+
+/// Replays one input line (without its line number in errors).
+pub fn replay_line(registry: &'static Registry, line: &str) -> Result<Replay, String> {
+    let episode: Episode<'_> = match serde_json::from_str::<Wrapped<'_>>(line) {
+        Ok(wrapped) => serde_json::from_str(wrapped.input.get()),
+        Err(_) => serde_json::from_str(line),
+    }
+    .map_err(|e| format!("invalid episode JSON: {e}"))?;
+    let scenario = registry
+        .scenario(&episode.scenario)
+        .map_err(|e| format!("scenario: {e}"))?;
+    let mut env = Environment::new(registry, &scenario, RewardConfig::default(), None)
+        .map_err(|e| format!("scenario: {e}"))?;
+    let mut steps = Vec::with_capacity(episode.actions.len());
+    for (i, raw) in episode.actions.iter().enumerate() {
+        if env.is_done() {
+            let left = episode.actions.len() - i;
+            let state = env.state();
+            let how = if state.resolved {
+                "resolved"
+            } else {
+                "out of steps"
+            };
+            return Err(format!(
+                "actions[{i}]: the episode ended at step {} ({how}) but {left} more action(s) follow",
+                state.step_count
+            ));
+        }
+        let action: Action =
+            serde_json::from_str(raw.get()).map_err(|e| format!("actions[{i}]: {e}"))?;
+        let record = env
+            .step_record(&action)
+            .map_err(|e| format!("actions[{i}]: {e}"))?;
+        steps.push(record);
+    }
+    Ok(Replay {
+        steps,
+        final_state: env.state().clone(),
+    })
+}
+
+/// Counts of a replay run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplaySummary {
+    /// Lines replayed successfully.
+    pub ok: usize,
+    /// Lines answered with an error.
+    pub errors: usize,
+}
+
+#[derive(Serialize)]
+struct ErrorLine<'a> {
+    error: &'a str,
+}
+
+/// Reads one line into `buf` (without its newline), keeping at most `MAX_LINE_BYTES`.
+/// Returns `None` at end of input, else whether the line fit.
+fn read_bounded_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    buf.clear();
+    let mut fits = true;
+    let mut any = false;
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(any.then_some(fits));
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(pos) => (pos, true),
+            None => (chunk.len(), false),
+        };
+        if fits {
+            if buf.len() + take > MAX_LINE_BYTES {
+                fits = false;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        input.consume(take + usize::from(done));
+        if done {
+            return Ok(Some(fits));
+        }
+    }
+}
+
+/// Replays every line of `input` to `output`, one JSON line each; blank lines are skipped.
+/// Bad lines get `{"error": "line N: ..."}` and the rest still run.
+pub fn replay_stream(
+    registry: &'static Registry,
+    mut input: impl BufRead,
+    mut output: impl Write,
+) -> io::Result<ReplaySummary> {
+    let mut summary = ReplaySummary::default();
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    while let Some(fits) = read_bounded_line(&mut input, &mut buf)? {
+        line_no += 1;
+        let result = if !fits {
+            Err(format!(
+                "line is longer than the limit of {MAX_LINE_BYTES} bytes"
+            ))
+        } else {
+            match std::str::from_utf8(&buf) {
+                Err(e) => Err(format!("line is not valid UTF-8: {e}")),
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => replay_line(registry, text),
+            }
+        };
+        match result {
+            Ok(replay) => {
+                serde_json::to_writer(&mut output, &replay)?;
+                summary.ok += 1;
+            }
+            Err(message) => {
+                let error = format!("line {line_no}: {message}");
+                serde_json::to_writer(&mut output, &ErrorLine { error: &error })?;
+                summary.errors += 1;
+            }
+        }
+        output.write_all(b"\n")?;
+    }
+    output.flush()?;
+    Ok(summary)
+}

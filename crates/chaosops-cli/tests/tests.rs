@@ -1,0 +1,35 @@
+//! Integration tests of the `chaosops` command and the engine behind it.
+
+mod conformance;
+mod list;
+mod properties;
+mod replay_errors;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// Runs the built `chaosops` binary with `args`, feeding `stdin`.
+pub fn chaosops(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaosops"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn chaosops");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // The child may exit before reading everything; a broken pipe is fine here.
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait for chaosops");
+    writer.join().unwrap();
+    out
+}
+
+/// The vendored data folder at the repository root.
+pub fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
+}
