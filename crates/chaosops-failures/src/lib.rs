@@ -6,10 +6,7 @@
 //!
 //! ```
 //! chaosops_failures::link();
-//! # chaosops_roles_stub::link();
-//! # mod chaosops_roles_stub { pub fn link() {} }
-//! let ids: Vec<_> = chaosops_failures::BUILTIN_IDS.to_vec();
-//! assert_eq!(ids.len(), 9);
+//! assert!(chaosops_failures::BUILTIN_IDS.contains(&"rogue_deploy_bot"));
 //! ```
 #![deny(missing_docs)]
 
@@ -41,4 +38,98 @@ pub const BUILTIN_IDS: [&str; 9] = [
 #[inline(never)]
 pub fn link() {
     std::hint::black_box(&BUILTIN_IDS);
+}
+
+#[cfg(test)]
+mod tests {
+    use chaosops_model::{Action, Difficulty, FleetAgent, Role, Service};
+    use chaosops_sim::Registry;
+
+    fn registry() -> &'static Registry {
+        super::link();
+        chaosops_roles::link();
+        Registry::global().unwrap()
+    }
+
+    #[test]
+    fn all_nine_are_registered() {
+        let ids: Vec<_> = registry().ids().collect();
+        assert_eq!(ids, super::BUILTIN_IDS);
+    }
+
+    #[test]
+    fn tier_pools_follow_the_spec_order() {
+        let pool = |d| -> Vec<&str> { registry().pool(d).iter().map(|f| f.id()).collect() };
+        assert_eq!(
+            pool(Difficulty::Easy),
+            [
+                "db_deadlock",
+                "memory_leak",
+                "bad_config_push",
+                "dns_outage"
+            ]
+        );
+        assert_eq!(
+            pool(Difficulty::Medium),
+            ["cascade", "autoscaler_cost_cut", "disk_full"]
+        );
+        assert_eq!(
+            pool(Difficulty::Hard),
+            [
+                "misrouted_traffic",
+                "cascade",
+                "autoscaler_cost_cut",
+                "rogue_deploy_bot"
+            ]
+        );
+    }
+
+    #[test]
+    fn rogue_agents() {
+        let rogue = |id| registry().failure(id).ok().and_then(|f| f.rogue_agent());
+        assert_eq!(rogue("autoscaler_cost_cut"), Some(FleetAgent::Autoscaler));
+        assert_eq!(rogue("misrouted_traffic"), Some(FleetAgent::LoadBalancer));
+        assert_eq!(rogue("rogue_deploy_bot"), Some(FleetAgent::DeployBot));
+        let with_rogue = registry()
+            .failures()
+            .filter(|f| f.rogue_agent().is_some())
+            .count();
+        assert_eq!(with_rogue, 3);
+    }
+
+    #[test]
+    fn playbooks_diagnose_then_act() {
+        for f in registry().failures() {
+            let playbook = f.playbook();
+            let sre = playbook.action(Role::Sre).expect("sre diagnoses");
+            assert_eq!(sre.args.failure_type.as_deref(), Some(f.id()));
+            let oversight = playbook.action(Role::Oversight);
+            assert_eq!(
+                oversight.and_then(|a| a.target.clone()),
+                f.rogue_agent().map(|a| a.as_str().to_owned()),
+                "{}",
+                f.id()
+            );
+        }
+        let dev = |id| {
+            registry()
+                .failure(id)
+                .ok()
+                .and_then(|f| f.playbook().action(Role::Dev).cloned())
+        };
+        assert_eq!(dev("disk_full"), Some(Action::scale(Service::Db, 2)));
+        assert_eq!(
+            dev("autoscaler_cost_cut"),
+            Some(Action::scale(Service::Payments, 4))
+        );
+        assert_eq!(dev("misrouted_traffic"), None);
+        let manager = |id| {
+            registry()
+                .failure(id)
+                .ok()
+                .and_then(|f| f.playbook().action(Role::Manager).cloned())
+        };
+        assert_eq!(manager("cascade"), Some(Action::resolve()));
+        assert_eq!(manager("misrouted_traffic"), Some(Action::escalate()));
+    }
 }
