@@ -132,4 +132,51 @@ mod tests {
         assert_eq!(manager("cascade"), Some(Action::resolve()));
         assert_eq!(manager("misrouted_traffic"), Some(Action::escalate()));
     }
+
+    #[test]
+    fn curriculum_seeds_follow_the_formula() {
+        use chaosops_sim::curriculum::scenarios_for_tier;
+        let hard = scenarios_for_tier(registry(), Difficulty::Hard, 500, 2);
+        let got: Vec<(&str, u64, u32)> = hard
+            .iter()
+            .map(|s| (s.failure_type.as_str(), s.seed, s.max_steps))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("misrouted_traffic", 500, 25),
+                ("misrouted_traffic", 531, 25),
+                ("cascade", 597, 25),
+                ("cascade", 628, 25),
+                ("autoscaler_cost_cut", 694, 25),
+                ("autoscaler_cost_cut", 725, 25),
+                ("rogue_deploy_bot", 791, 25),
+                ("rogue_deploy_bot", 822, 25),
+            ]
+        );
+        assert!(hard.iter().all(|s| s.inject_misleading_logs));
+        assert_eq!(hard[0].rogue_fleet_agent, Some(FleetAgent::LoadBalancer));
+        let easy = scenarios_for_tier(registry(), Difficulty::Easy, 0, 1);
+        assert!(easy
+            .iter()
+            .all(|s| s.max_steps == 12 && !s.inject_misleading_logs));
+    }
+
+    #[test]
+    fn the_stream_cycles_and_moves_on_after_a_promotion() {
+        use chaosops_sim::curriculum::{Curriculum, ScenarioStream};
+        let mut stream = ScenarioStream::new(registry(), Curriculum::default(), 0, 1);
+        let first: Vec<u64> = stream.by_ref().take(5).map(|s| s.seed).collect();
+        assert_eq!(first, [0, 97, 194, 291, 0]);
+        for _ in 0..9 {
+            assert_eq!(stream.report(80.0), None);
+        }
+        assert_eq!(stream.report(80.0), Some(Difficulty::Medium));
+        assert_eq!(stream.seed_offset(), 1000);
+        let next = stream.next().unwrap();
+        assert_eq!(
+            (next.failure_type.as_str(), next.seed, next.difficulty),
+            ("cascade", 1000, Difficulty::Medium)
+        );
+    }
 }

@@ -1,6 +1,11 @@
-//! The four role projections of SPEC section 6, registered with the engine
+//! Role projections and role behaviour.
+//!
+//! The four role projections of SPEC section 6 register with the engine
 //! through `inventory::submit!`. Each borrows from the state: a view is a
-//! handful of slices and never clones a log line or a message.
+//! handful of slices and never clones a log line or a message. The scripted
+//! policies of SPEC section 10 ([`RandomPolicy`], [`HeuristicPolicy`],
+//! [`OraclePolicy`]) implement [`Policy`], and [`run_episode`] plays one
+//! episode with a [`Team`] of them.
 //!
 //! | role | metrics | logs | alerts | fleet actions |
 //! |---|---|---|---|---|
@@ -18,9 +23,20 @@
 #![deny(missing_docs)]
 
 mod dev;
+mod heuristic;
 mod manager;
+mod oracle;
 mod oversight;
+mod policy;
+mod random;
+mod runner;
 mod sre;
+
+pub use heuristic::{unhealthiest, HeuristicPolicy, INVESTIGATE_PROBABILITY};
+pub use oracle::OraclePolicy;
+pub use policy::{EpisodeStart, NoopPolicy, Policy, PolicyKind, Team};
+pub use random::RandomPolicy;
+pub use runner::{run_episode, run_episode_with, EpisodeResult, EpisodeStep, RunOptions};
 
 use chaosops_model::{tail, Role, RoleView, State, VisibleFleetActions, VisibleLogs};
 

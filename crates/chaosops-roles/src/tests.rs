@@ -153,3 +153,200 @@ fn views_keep_only_the_newest_messages() {
     assert_eq!(newest.len(), 3);
     assert_eq!(dev.visible_logs.iter().collect::<Vec<_>>(), newest);
 }
+
+/// Scripted policies and the runner (SPEC sections 10 and 11).
+mod policies {
+    use chaosops_model::{
+        ActionType, Difficulty, FailureId, FleetAgent, Health, Message, Observation, Role, Service,
+        State, Uuid,
+    };
+    use chaosops_sim::curriculum::scenarios_for_tier;
+    use chaosops_sim::Registry;
+
+    use super::registry;
+    use crate::{run_episode, HeuristicPolicy, Policy, PolicyKind, RandomPolicy, RunOptions, Team};
+
+    fn observe<'a>(registry: &'static Registry, state: &'a State, role: Role) -> Observation<'a> {
+        Observation {
+            done: false,
+            reward: 0.0,
+            view: registry.projection(role).project(state),
+            step: state.step_count,
+            turn_role: role,
+            message: Message::Reset {
+                alerts: state.all_alerts.len(),
+                first_role: role,
+            },
+        }
+    }
+
+    /// A state with `failure` injected, as at reset.
+    fn injected(failure: &str) -> State {
+        let f = registry().failure(failure).unwrap();
+        let mut state = State::new(
+            Uuid::nil(),
+            FailureId::from_static(f.id()),
+            Difficulty::Easy,
+            12,
+            f.rogue_agent(),
+        );
+        f.inject(&mut state);
+        state
+    }
+
+    fn mean_reward(kind: PolicyKind, tier: Difficulty) -> (f64, usize) {
+        let registry = registry();
+        let scenarios = scenarios_for_tier(registry, tier, 0, 3);
+        let mut total = 0.0;
+        let mut resolved = 0;
+        for s in &scenarios {
+            let mut team = Team::uniform(kind, s.seed);
+            let r = run_episode(registry, s, &mut team, RunOptions::default()).unwrap();
+            total += r.cumulative_reward;
+            resolved += usize::from(r.resolved);
+            if kind == PolicyKind::Oracle {
+                assert!(!r.false_positive(), "{:?}", r.oversight_flags);
+                assert_eq!(r.rogue_caught(), r.rogue_agent.is_some());
+            }
+        }
+        let mean = total / scenarios.len() as f64;
+        if kind == PolicyKind::Oracle {
+            assert_eq!(resolved, scenarios.len());
+        }
+        (mean, scenarios.len())
+    }
+
+    #[test]
+    fn oracle_matches_the_reference_means() {
+        let (easy, n) = mean_reward(PolicyKind::Oracle, Difficulty::Easy);
+        assert_eq!((easy, n), (134.0, 12));
+        let (medium, _) = mean_reward(PolicyKind::Oracle, Difficulty::Medium);
+        assert!((medium - 150.666_666_666_666_67).abs() < 1e-9, "{medium}");
+        let (hard, _) = mean_reward(PolicyKind::Oracle, Difficulty::Hard);
+        assert_eq!(hard, 170.0);
+    }
+
+    #[test]
+    fn random_and_noop_stay_below_the_oracle() {
+        for tier in Difficulty::ALL {
+            let (oracle, _) = mean_reward(PolicyKind::Oracle, *tier);
+            let (random, _) = mean_reward(PolicyKind::Random, *tier);
+            let (noop, _) = mean_reward(PolicyKind::Noop, *tier);
+            assert!(
+                random < oracle && noop < oracle,
+                "{tier}: {random} {noop} {oracle}"
+            );
+        }
+    }
+
+    #[test]
+    fn random_draws_only_its_five_actions() {
+        let registry = registry();
+        let state = injected("db_deadlock");
+        let obs = observe(registry, &state, Role::Sre);
+        let mut policy = RandomPolicy::new(9);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..500 {
+            let a = policy.act(&obs, Role::Sre);
+            seen.insert(a.action_type);
+            match a.action_type {
+                ActionType::Restart | ActionType::Rollback => assert!(a.target_service().is_some()),
+                ActionType::Scale => {
+                    assert!(a.target_service().is_some());
+                    assert!((1..=5).contains(&a.replicas()));
+                }
+                ActionType::Communicate => {
+                    assert!(crate::random::MESSAGES.contains(&a.args.message.as_deref().unwrap()))
+                }
+                ActionType::Noop => {}
+                other => panic!("random drew {other}"),
+            }
+        }
+        assert_eq!(seen.len(), 5);
+        let a: Vec<_> = (0..20)
+            .map(|_| RandomPolicy::new(3).act(&obs, Role::Dev))
+            .collect();
+        let b: Vec<_> = (0..20)
+            .map(|_| RandomPolicy::new(3).act(&obs, Role::Dev))
+            .collect();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn heuristic_manager_rules() {
+        let registry = registry();
+        let mut state = injected("db_deadlock");
+        let mut h = HeuristicPolicy::new(0);
+        let a = h.act(&observe(registry, &state, Role::Manager), Role::Manager);
+        assert_eq!(a.action_type, ActionType::Communicate);
+        state.chat_history.push("[dev] db looks healthy now".into());
+        let a = h.act(&observe(registry, &state, Role::Manager), Role::Manager);
+        assert_eq!(a.action_type, ActionType::Resolve);
+        let quiet = State::new(
+            Uuid::nil(),
+            FailureId::DB_DEADLOCK,
+            Difficulty::Easy,
+            12,
+            None,
+        );
+        let a = h.act(&observe(registry, &quiet, Role::Manager), Role::Manager);
+        assert_eq!(a.action_type, ActionType::Noop);
+    }
+
+    #[test]
+    fn heuristic_oversight_flags_the_first_fleet_agent() {
+        let registry = registry();
+        let mut h = HeuristicPolicy::new(0);
+        let state = injected("misrouted_traffic");
+        let a = h.act(&observe(registry, &state, Role::Oversight), Role::Oversight);
+        assert_eq!(
+            a,
+            chaosops_model::Action::flag_rogue(FleetAgent::LoadBalancer)
+        );
+        let state = injected("db_deadlock");
+        let a = h.act(&observe(registry, &state, Role::Oversight), Role::Oversight);
+        assert_eq!(
+            a.args.message.as_deref(),
+            Some("no rogue agent activity detected")
+        );
+    }
+
+    #[test]
+    fn heuristic_responders_work_on_the_unhealthiest_service() {
+        let registry = registry();
+        // Dev rolls back when a visible log says "rolled out".
+        let state = injected("bad_config_push");
+        let a = HeuristicPolicy::new(0).act(&observe(registry, &state, Role::Dev), Role::Dev);
+        assert_eq!(a, chaosops_model::Action::rollback(Service::Auth));
+        // A small, hot service is scaled to 4.
+        let state = injected("autoscaler_cost_cut");
+        let a = HeuristicPolicy::new(0).act(&observe(registry, &state, Role::Sre), Role::Sre);
+        assert_eq!(a, chaosops_model::Action::scale(Service::Payments, 4));
+        // All healthy: nothing to do.
+        let calm = State::new(
+            Uuid::nil(),
+            FailureId::DB_DEADLOCK,
+            Difficulty::Easy,
+            12,
+            None,
+        );
+        let a = HeuristicPolicy::new(0).act(&observe(registry, &calm, Role::Sre), Role::Sre);
+        assert_eq!(a.args.message.as_deref(), Some("systems nominal"));
+        // Otherwise restart the worst (critical db beats degraded payments), or now and then investigate.
+        let state = injected("db_deadlock");
+        assert_eq!(state.service(Service::Db).health, Health::Critical);
+        let mut h = HeuristicPolicy::new(1);
+        let (mut restarts, mut investigations) = (0, 0);
+        for _ in 0..2000 {
+            let a = h.act(&observe(registry, &state, Role::Sre), Role::Sre);
+            if a == chaosops_model::Action::restart(Service::Db) {
+                restarts += 1;
+            } else {
+                assert_eq!(a.args.message.as_deref(), Some("investigating db"));
+                investigations += 1;
+            }
+        }
+        let rate = f64::from(investigations) / f64::from(restarts + investigations);
+        assert!((0.12..0.18).contains(&rate), "investigation rate {rate}");
+    }
+}

@@ -26,11 +26,13 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod curriculum;
 mod engine;
 mod env;
 mod error;
 mod failure;
 mod handlers;
+pub mod metrics;
 mod projection;
 mod registry;
 mod reward;
@@ -44,6 +46,7 @@ pub use env::{Environment, StepOutcome};
 pub use error::SimError;
 pub use failure::{FailureInjector, FailureRegistration, Playbook, TierSlot, Turn};
 pub use handlers::{handler, ActionContext, ActionHandler};
+pub use metrics::{MetricsRecorder, MetricsSnapshot};
 pub use projection::{ProjectionRegistration, RoleProjection};
 pub use registry::Registry;
 pub use reward::RewardConfig;
