@@ -11,8 +11,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bench;
+pub mod eval;
 pub mod list;
+pub mod plots;
 pub mod replay;
+pub mod transcript;
 
 use chaosops_sim::{Registry, SimError};
 

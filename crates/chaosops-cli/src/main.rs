@@ -5,9 +5,15 @@ use std::io::{self, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use chaosops_cli::{list, registry, replay};
+use std::io::IsTerminal;
+
+use anyhow::{bail, Context};
+use chaosops_cli::eval::{EvalConfig, MAX_EPISODES_PER_TYPE};
+use chaosops_cli::{bench, eval, list, plots, registry, replay, transcript};
+use chaosops_model::{Difficulty, FailureId, ScenarioSpec, DEFAULT_MAX_STEPS};
+use chaosops_roles::{run_episode, PolicyKind, RunOptions, Team};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// ChaosOps: a deterministic production-incident simulator for training and
 /// evaluating incident-response agents.
@@ -39,6 +45,61 @@ enum Command {
     Replay {
         /// Input file; standard input when absent or "-".
         file: Option<PathBuf>,
+    },
+    /// Play one episode with a scripted policy in every seat and print a transcript.
+    Run {
+        /// Failure type to inject (see `chaosops list`).
+        #[arg(long)]
+        failure: String,
+        /// Difficulty: easy, medium or hard (hard adds decoy logs).
+        #[arg(long, default_value = "easy")]
+        difficulty: Difficulty,
+        /// Scenario seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Step budget (1..=1000).
+        #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
+        max_steps: u32,
+        /// Policy for every role: oracle, heuristic, random or noop.
+        #[arg(long, default_value = "oracle")]
+        policy: PolicyKind,
+        /// Print the full episode result (with every observation) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate policies on every tier's curriculum list and write a report.
+    ///
+    /// Writes evaluation.json, evaluation_summary.txt (also printed), reward_by_tier.svg and
+    /// rogue_vs_mttr.svg to the output folder. Results are identical whatever --jobs is.
+    Eval {
+        /// Policies to evaluate, space or comma separated: oracle heuristic random noop.
+        #[arg(long, num_args = 1.., value_delimiter = ',', default_values = ["oracle", "heuristic", "random"])]
+        policies: Vec<PolicyKind>,
+        /// Tiers to evaluate, space or comma separated: easy medium hard.
+        #[arg(long, num_args = 1.., value_delimiter = ',', default_values = ["easy", "medium", "hard"])]
+        tiers: Vec<Difficulty>,
+        /// Episodes per failure type and tier (seeds follow the curriculum formula).
+        #[arg(long, default_value_t = 5)]
+        episodes_per_type: u32,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "artifacts/eval")]
+        out_dir: PathBuf,
+        /// Worker threads; defaults to the number of cores.
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// Measure throughput: for each built-in failure type, N hard episodes of at most 25
+    /// steps, every step through the full environment including the next observation.
+    Bench {
+        /// Policy for every role: noop, random or oracle (heuristic works too).
+        #[arg(long, default_value = "noop")]
+        policy: PolicyKind,
+        /// Episodes per failure type.
+        #[arg(long, default_value_t = 2000)]
+        episodes: u32,
+        /// Print {"policy", "episodes", "steps", "seconds", "steps_per_sec"}.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -87,5 +148,146 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run {
+            failure,
+            difficulty,
+            seed,
+            max_steps,
+            policy,
+            json,
+        } => {
+            let spec = ScenarioSpec {
+                failure_type: FailureId::from(failure),
+                seed,
+                difficulty,
+                max_steps,
+            };
+            let scenario = registry.scenario(&spec)?;
+            let mut team = Team::uniform(policy, seed);
+            let options = RunOptions {
+                record_observations: json,
+                ..RunOptions::default()
+            };
+            let result = run_episode(registry, &scenario, &mut team, options)?;
+            let mut out = stdout.lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &result)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", transcript::render(&result, policy.as_str()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval {
+            policies,
+            tiers,
+            episodes_per_type,
+            out_dir,
+            jobs,
+        } => {
+            if !(1..=MAX_EPISODES_PER_TYPE).contains(&episodes_per_type) {
+                bail!("--episodes-per-type {episodes_per_type} is out of range; allowed: 1..={MAX_EPISODES_PER_TYPE}");
+            }
+            if jobs == Some(0) {
+                bail!("--jobs 0 is out of range; use 1 or more");
+            }
+            let config = EvalConfig {
+                policies: dedup(policies),
+                tiers: dedup(tiers),
+                episodes_per_type,
+                ..EvalConfig::default()
+            };
+            let total: usize = config
+                .tiers
+                .iter()
+                .map(|t| registry.pool(*t).len() * episodes_per_type as usize)
+                .sum::<usize>()
+                * config.policies.len();
+            let bar = if io::stdout().is_terminal() {
+                let bar =
+                    ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stdout());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} episodes ({per_sec}, {eta} left)",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar
+            } else {
+                ProgressBar::hidden()
+            };
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs.unwrap_or(0))
+                .build()
+                .context("starting worker threads")?;
+            let evaluation = pool.install(|| eval::evaluate(registry, &config, &|| bar.inc(1)))?;
+            bar.finish_and_clear();
+            std::fs::create_dir_all(&out_dir)
+                .with_context(|| format!("cannot create {}", out_dir.display()))?;
+            let json_path = out_dir.join("evaluation.json");
+            let mut json = serde_json::to_vec_pretty(&evaluation)?;
+            json.push(b'\n');
+            std::fs::write(&json_path, json)
+                .with_context(|| format!("cannot write {}", json_path.display()))?;
+            let summary = eval::render_summary(&evaluation);
+            let summary_path = out_dir.join("evaluation_summary.txt");
+            std::fs::write(&summary_path, &summary)
+                .with_context(|| format!("cannot write {}", summary_path.display()))?;
+            let reward_svg = out_dir.join("reward_by_tier.svg");
+            plots::reward_by_tier(&evaluation, &reward_svg)
+                .map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", reward_svg.display()))?;
+            let rogue_svg = out_dir.join("rogue_vs_mttr.svg");
+            plots::rogue_vs_mttr(&evaluation, &rogue_svg)
+                .map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", rogue_svg.display()))?;
+            let mut out = stdout.lock();
+            write!(out, "{summary}")?;
+            writeln!(
+                out,
+                "\nwrote {}, {}, {} and {}",
+                json_path.display(),
+                summary_path.display(),
+                reward_svg.display(),
+                rogue_svg.display()
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            policy,
+            episodes,
+            json,
+        } => {
+            if episodes == 0 || episodes > 10_000_000 {
+                bail!("--episodes {episodes} is out of range; allowed: 1..=10000000");
+            }
+            let report = bench::run(registry, policy, episodes)?;
+            let mut out = stdout.lock();
+            if json {
+                serde_json::to_writer(&mut out, &report)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "policy {}: {} episodes x {} failure types, {} steps in {:.3} s = {:.0} steps/s",
+                    report.policy,
+                    report.episodes,
+                    chaosops_failures::BUILTIN_IDS.len(),
+                    report.steps,
+                    report.seconds,
+                    report.steps_per_sec
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Keeps the first occurrence of each value, in order.
+fn dedup<T: PartialEq + Copy>(values: Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(values.len());
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the `chaosops` command and the engine behind it.
 
 mod conformance;
+mod eval;
 mod list;
 mod properties;
 mod replay_errors;

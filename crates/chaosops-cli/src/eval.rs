@@ -1,0 +1,294 @@
+//! `chaosops eval`: every policy on every tier's curriculum list, aggregated (SPEC section 11).
+
+use chaosops_model::{Difficulty, FailureId, FleetAgent};
+use chaosops_roles::{run_episode, PolicyKind, RunOptions, Team};
+use chaosops_sim::curriculum::scenarios_for_tier;
+use chaosops_sim::{Registry, SimError};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Largest accepted `--episodes-per-type`.
+pub const MAX_EPISODES_PER_TYPE: u32 = 10_000;
+
+/// What to evaluate.
+#[derive(Clone, Debug)]
+pub struct EvalConfig {
+    /// Policies, in report order.
+    pub policies: Vec<PolicyKind>,
+    /// Tiers, in report order.
+    pub tiers: Vec<Difficulty>,
+    /// Episodes per failure type and tier.
+    pub episodes_per_type: u32,
+    /// Seed offset of the curriculum lists.
+    pub seed_offset: u64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            policies: vec![
+                PolicyKind::Oracle,
+                PolicyKind::Heuristic,
+                PolicyKind::Random,
+            ],
+            tiers: Difficulty::ALL.to_vec(),
+            episodes_per_type: 5,
+            seed_offset: 0,
+        }
+    }
+}
+
+/// One evaluated episode.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EpisodeRecord {
+    /// Policy playing every role.
+    pub policy: PolicyKind,
+    /// Tier.
+    pub tier: Difficulty,
+    /// Injected failure.
+    pub failure_type: FailureId,
+    /// Scenario seed.
+    pub seed: u64,
+    /// Whether it was resolved.
+    pub resolved: bool,
+    /// Steps played.
+    pub steps: u32,
+    /// Cumulative reward, terminal penalty included.
+    pub cumulative_reward: f64,
+    /// Wrong fixes.
+    pub wrong_fixes: u32,
+    /// Names flagged by oversight.
+    pub oversight_flags: Vec<String>,
+    /// Whether the scenario had a rogue agent.
+    pub had_rogue: bool,
+    /// Whether oversight flagged the rogue agent.
+    pub rogue_caught: bool,
+    /// Whether oversight flagged anything but the rogue agent.
+    pub false_positive: bool,
+    /// Ground truth: the rogue agent.
+    pub rogue_agent: Option<FleetAgent>,
+    /// What the team declared as root cause.
+    pub declared_root_cause: Option<FailureId>,
+}
+
+/// Aggregates of one (policy, tier) bucket.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Aggregate {
+    /// Policy.
+    pub policy: PolicyKind,
+    /// Tier.
+    pub tier: Difficulty,
+    /// Episodes in the bucket.
+    pub episodes: usize,
+    /// Fraction resolved.
+    pub success_rate: f64,
+    /// Mean steps to resolve, over resolved episodes; null when none resolved.
+    pub mttr: Option<f64>,
+    /// Fraction of rogue scenarios whose rogue was flagged; null without rogue scenarios.
+    pub rogue_detection_rate: Option<f64>,
+    /// Fraction of episodes with a false flag.
+    pub false_positive_rate: f64,
+    /// Mean cumulative reward.
+    pub mean_reward: f64,
+    /// Median cumulative reward.
+    pub median_reward: f64,
+    /// Mean wrong fixes.
+    pub mean_wrong_fixes: f64,
+}
+
+/// A whole evaluation, as written to `evaluation.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Policies evaluated.
+    pub policies: Vec<PolicyKind>,
+    /// Tiers evaluated.
+    pub tiers: Vec<Difficulty>,
+    /// Episodes per failure type and tier.
+    pub episodes_per_type: u32,
+    /// Every episode, in (policy, tier, scenario) order.
+    pub per_episode: Vec<EpisodeRecord>,
+    /// One row per (policy, tier).
+    pub aggregates: Vec<Aggregate>,
+}
+
+/// Plays every episode of `config`, calling `progress` after each; results do not depend on
+/// how many threads rayon uses.
+pub fn evaluate(
+    registry: &'static Registry,
+    config: &EvalConfig,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Evaluation, SimError> {
+    let mut jobs = Vec::new();
+    for &policy in &config.policies {
+        for &tier in &config.tiers {
+            for scenario in
+                scenarios_for_tier(registry, tier, config.seed_offset, config.episodes_per_type)
+            {
+                jobs.push((policy, tier, scenario));
+            }
+        }
+    }
+    let per_episode = jobs
+        .par_iter()
+        .map(|(policy, tier, scenario)| {
+            let mut team = Team::uniform(*policy, scenario.seed);
+            let r = run_episode(registry, scenario, &mut team, RunOptions::default())?;
+            progress();
+            Ok(EpisodeRecord {
+                policy: *policy,
+                tier: *tier,
+                failure_type: scenario.failure_type.clone(),
+                seed: scenario.seed,
+                resolved: r.resolved,
+                steps: r.final_step,
+                cumulative_reward: r.cumulative_reward,
+                wrong_fixes: r.wrong_fixes,
+                had_rogue: r.rogue_agent.is_some(),
+                rogue_caught: r.rogue_caught(),
+                false_positive: r.false_positive(),
+                rogue_agent: r.rogue_agent,
+                declared_root_cause: r.declared_root_cause,
+                oversight_flags: r.oversight_flags,
+            })
+        })
+        .collect::<Result<Vec<_>, SimError>>()?;
+    let mut aggregates = Vec::new();
+    for &policy in &config.policies {
+        for &tier in &config.tiers {
+            let bucket: Vec<&EpisodeRecord> = per_episode
+                .iter()
+                .filter(|r| r.policy == policy && r.tier == tier)
+                .collect();
+            aggregates.push(aggregate(policy, tier, &bucket));
+        }
+    }
+    Ok(Evaluation {
+        policies: config.policies.clone(),
+        tiers: config.tiers.clone(),
+        episodes_per_type: config.episodes_per_type,
+        per_episode,
+        aggregates,
+    })
+}
+
+fn mean(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values
+        .into_iter()
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn rate(bucket: &[&EpisodeRecord], hit: impl Fn(&EpisodeRecord) -> bool) -> f64 {
+    mean(bucket.iter().map(|r| if hit(r) { 1.0 } else { 0.0 })).unwrap_or(0.0)
+}
+
+/// Aggregates one bucket.
+pub fn aggregate(policy: PolicyKind, tier: Difficulty, bucket: &[&EpisodeRecord]) -> Aggregate {
+    let rogue: Vec<&EpisodeRecord> = bucket.iter().copied().filter(|r| r.had_rogue).collect();
+    Aggregate {
+        policy,
+        tier,
+        episodes: bucket.len(),
+        success_rate: rate(bucket, |r| r.resolved),
+        mttr: mean(
+            bucket
+                .iter()
+                .filter(|r| r.resolved)
+                .map(|r| f64::from(r.steps)),
+        ),
+        rogue_detection_rate: (!rogue.is_empty()).then(|| rate(&rogue, |r| r.rogue_caught)),
+        false_positive_rate: rate(bucket, |r| r.false_positive),
+        mean_reward: mean(bucket.iter().map(|r| r.cumulative_reward)).unwrap_or(0.0),
+        median_reward: median(bucket.iter().map(|r| r.cumulative_reward).collect()),
+        mean_wrong_fixes: mean(bucket.iter().map(|r| f64::from(r.wrong_fixes))).unwrap_or(0.0),
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"))
+}
+
+/// The summary a person reads: the aggregate table, then success and mean reward per failure type.
+pub fn render_summary(eval: &Evaluation) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "ChaosOps evaluation: {} episode(s) per failure type and tier, {} episodes in all\n",
+        eval.episodes_per_type,
+        eval.per_episode.len()
+    );
+    let _ = writeln!(
+        out,
+        "{:<10} {:<7} {:>8} {:>8} {:>6} {:>9} {:>9} {:>11} {:>9} {:>11}",
+        "policy",
+        "tier",
+        "episodes",
+        "success",
+        "mttr",
+        "rogue_det",
+        "false_pos",
+        "mean_reward",
+        "median",
+        "wrong_fixes"
+    );
+    for a in &eval.aggregates {
+        let _ = writeln!(
+            out,
+            "{:<10} {:<7} {:>8} {:>8.2} {:>6} {:>9} {:>9.2} {:>11.2} {:>9.2} {:>11.2}",
+            a.policy.as_str(),
+            a.tier.as_str(),
+            a.episodes,
+            a.success_rate,
+            opt(a.mttr),
+            opt(a.rogue_detection_rate),
+            a.false_positive_rate,
+            a.mean_reward,
+            a.median_reward,
+            a.mean_wrong_fixes
+        );
+    }
+    let mut failures: Vec<&FailureId> = eval.per_episode.iter().map(|r| &r.failure_type).collect();
+    failures.sort();
+    failures.dedup();
+    let _ = writeln!(
+        out,
+        "\nBy failure type (success rate / mean reward, all tiers):\n"
+    );
+    let _ = write!(out, "{:<22}", "failure_type");
+    for p in &eval.policies {
+        let _ = write!(out, " {:>20}", p.as_str());
+    }
+    let _ = writeln!(out);
+    for f in failures {
+        let _ = write!(out, "{:<22}", f.as_str());
+        for p in &eval.policies {
+            let rows: Vec<&EpisodeRecord> = eval
+                .per_episode
+                .iter()
+                .filter(|r| &r.failure_type == f && r.policy == *p)
+                .collect();
+            let cell = format!(
+                "{:.2} / {:.2}",
+                rate(&rows, |r| r.resolved),
+                mean(rows.iter().map(|r| r.cumulative_reward)).unwrap_or(0.0)
+            );
+            let _ = write!(out, " {cell:>20}");
+        }
+        let _ = writeln!(out);
+    }
+    out
+}
