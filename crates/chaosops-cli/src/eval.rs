@@ -1,6 +1,8 @@
 //! `chaosops eval`: every policy on every tier's curriculum list, aggregated (SPEC section 11).
 
-use chaosops_model::{Difficulty, FailureId, FleetAgent};
+use std::borrow::Cow;
+
+use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario};
 use chaosops_roles::{run_episode, PolicyKind, RunOptions, Team};
 use chaosops_sim::curriculum::scenarios_for_tier;
 use chaosops_sim::{Registry, SimError};
@@ -58,7 +60,7 @@ pub struct EpisodeRecord {
     /// Wrong fixes.
     pub wrong_fixes: u32,
     /// Names flagged by oversight.
-    pub oversight_flags: Vec<String>,
+    pub oversight_flags: Vec<Cow<'static, str>>,
     /// Whether the scenario had a rogue agent.
     pub had_rogue: bool,
     /// Whether oversight flagged the rogue agent.
@@ -118,25 +120,37 @@ pub fn evaluate(
     config: &EvalConfig,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Evaluation, SimError> {
-    let mut jobs = Vec::new();
+    let lists: Vec<(Difficulty, Vec<Scenario>)> = config
+        .tiers
+        .iter()
+        .map(|&tier| {
+            let list =
+                scenarios_for_tier(registry, tier, config.seed_offset, config.episodes_per_type);
+            (tier, list)
+        })
+        .collect();
+    // Jobs in (policy, tier, scenario) order; each bucket is one contiguous run.
+    let mut jobs: Vec<(PolicyKind, Difficulty, &Scenario)> = Vec::new();
+    let mut buckets = Vec::new();
     for &policy in &config.policies {
-        for &tier in &config.tiers {
-            for scenario in
-                scenarios_for_tier(registry, tier, config.seed_offset, config.episodes_per_type)
-            {
-                jobs.push((policy, tier, scenario));
-            }
+        for (tier, list) in &lists {
+            buckets.push((policy, *tier, jobs.len()..jobs.len() + list.len()));
+            jobs.extend(list.iter().map(|s| (policy, *tier, s)));
         }
     }
     let per_episode = jobs
         .par_iter()
-        .map(|(policy, tier, scenario)| {
-            let mut team = Team::uniform(*policy, scenario.seed);
-            let r = run_episode(registry, scenario, &mut team, RunOptions::default())?;
+        .map(|&(policy, tier, scenario)| {
+            let mut team = Team::uniform(policy, scenario.seed);
+            let options = RunOptions {
+                skip_steps: true,
+                ..RunOptions::default()
+            };
+            let r = run_episode(registry, scenario, &mut team, options)?;
             progress();
             Ok(EpisodeRecord {
-                policy: *policy,
-                tier: *tier,
+                policy,
+                tier,
                 failure_type: scenario.failure_type.clone(),
                 seed: scenario.seed,
                 resolved: r.resolved,
@@ -151,17 +165,17 @@ pub fn evaluate(
                 oversight_flags: r.oversight_flags,
             })
         })
+        // An indexed collect writes results in place; errors are surfaced afterwards.
+        .collect::<Vec<Result<EpisodeRecord, SimError>>>()
+        .into_iter()
         .collect::<Result<Vec<_>, SimError>>()?;
-    let mut aggregates = Vec::new();
-    for &policy in &config.policies {
-        for &tier in &config.tiers {
-            let bucket: Vec<&EpisodeRecord> = per_episode
-                .iter()
-                .filter(|r| r.policy == policy && r.tier == tier)
-                .collect();
-            aggregates.push(aggregate(policy, tier, &bucket));
-        }
-    }
+    let aggregates = buckets
+        .into_par_iter()
+        .map(|(policy, tier, range)| {
+            let bucket: Vec<&EpisodeRecord> = per_episode[range].iter().collect();
+            aggregate(policy, tier, &bucket)
+        })
+        .collect();
     Ok(Evaluation {
         policies: config.policies.clone(),
         tiers: config.tiers.clone(),

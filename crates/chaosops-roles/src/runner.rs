@@ -1,5 +1,7 @@
 //! Plays one episode with a policy per role and returns the result of SPEC section 11.
 
+use std::borrow::Cow;
+
 use chaosops_model::{
     Action, FailureId, FleetAgent, RewardBreakdown, Role, Scenario, StepRecord, Uuid,
 };
@@ -15,6 +17,8 @@ pub struct RunOptions {
     pub reward: RewardConfig,
     /// Keep each acting role's observation as JSON in the steps (costly; off by default).
     pub record_observations: bool,
+    /// Leave `steps` empty (for evaluations that only need the totals).
+    pub skip_steps: bool,
 }
 
 /// One turn of a played episode.
@@ -62,7 +66,7 @@ pub struct EpisodeResult {
     /// Miscommunications.
     pub miscommunications: u32,
     /// Names flagged by oversight, in order.
-    pub oversight_flags: Vec<String>,
+    pub oversight_flags: Vec<Cow<'static, str>>,
     /// The last declared root cause.
     pub declared_root_cause: Option<FailureId>,
     /// The rogue agent of the scenario (ground truth, for analysis).
@@ -109,7 +113,7 @@ pub fn run_episode_with(
         scenario,
         failure: env.simulator().failure(),
     });
-    let mut steps = Vec::with_capacity(scenario.max_steps as usize);
+    let mut steps = Vec::new();
     while !env.is_done() {
         let role = env.current_role();
         let observation = env.observation();
@@ -129,7 +133,9 @@ pub fn run_episode_with(
             done: record.done,
         };
         on_step(&env, &step);
-        steps.push(step);
+        if !options.skip_steps {
+            steps.push(step);
+        }
     }
     let state = env.state();
     Ok(EpisodeResult {
@@ -142,11 +148,7 @@ pub fn run_episode_with(
         cumulative_reward: state.cumulative_reward,
         wrong_fixes: state.wrong_fixes,
         miscommunications: state.miscommunications,
-        oversight_flags: state
-            .oversight_flags
-            .iter()
-            .map(|f| f.to_string())
-            .collect(),
+        oversight_flags: state.oversight_flags.clone(),
         declared_root_cause: state.declared_root_cause.clone(),
         rogue_agent: state.rogue_fleet_agent,
     })

@@ -145,7 +145,7 @@ impl Environment {
         let role = self.current_role();
         let flags = self.sim.apply_action(role, action)?;
         self.sim.tick();
-        let config = self.config;
+        let config = &self.config;
         let paid = self.rogue_bonus_paid;
         let state = self.sim.state_mut();
         let breakdown = config.score(

@@ -1,0 +1,63 @@
+//! Reset per failure, one engine step per action type, one environment step per action type.
+//!
+//! Step benchmarks run one long episode (1000 steps) of hard `autoscaler_cost_cut`,
+//! stepping in place and resetting when the budget runs out, so the figure is the
+//! steady-state cost of a step (the reset is amortised over 1000 steps). None of the
+//! sample actions resolves that scenario.
+
+use chaosops_benches::{long_scenario, registry, sample_actions, scenario};
+use chaosops_model::Difficulty;
+use chaosops_sim::{Environment, RewardConfig, Simulator};
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+
+fn reset(c: &mut Criterion) {
+    let mut group = c.benchmark_group("reset");
+    for id in chaosops_failures::BUILTIN_IDS {
+        let s = scenario(id, Difficulty::Hard);
+        group.bench_function(id, |b| {
+            b.iter(|| Simulator::reset(registry(), black_box(&s), None))
+        });
+    }
+    group.finish();
+}
+
+fn engine_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine_step");
+    let s = long_scenario();
+    for (t, role, action) in sample_actions() {
+        let mut sim = Simulator::reset(registry(), &s, None).expect("reset");
+        group.bench_function(t.as_str(), |b| {
+            b.iter(|| {
+                if sim.is_terminal() {
+                    sim = Simulator::reset(registry(), &s, None).expect("reset");
+                }
+                let flags = sim.apply_action(role, black_box(&action));
+                sim.tick();
+                black_box(flags).ok()
+            })
+        });
+    }
+    group.finish();
+}
+
+fn env_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("env_step_with_view");
+    let s = long_scenario();
+    for (t, _, action) in sample_actions() {
+        let mut env = Environment::new(registry(), &s, RewardConfig::default(), None).expect("env");
+        group.bench_function(t.as_str(), |b| {
+            b.iter(|| {
+                if env.is_done() {
+                    env.reset(&s, None).expect("reset");
+                }
+                if let Ok(outcome) = env.step(black_box(&action)) {
+                    black_box(outcome.observation);
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, reset, engine_step, env_step);
+criterion_main!(benches);
