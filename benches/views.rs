@@ -1,7 +1,7 @@
 //! View projection per role and JSON serialization of an observation.
 
 use chaosops_benches::hard_env;
-use chaosops_model::{Action, Role};
+use chaosops_model::{Action, Observation, Role};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 fn busy_env() -> chaosops_sim::Environment {
@@ -27,13 +27,21 @@ fn observation_json(c: &mut Criterion) {
     let mut group = c.benchmark_group("observation_json");
     let env = busy_env();
     let mut buf = Vec::with_capacity(8192);
-    group.bench_function(env.current_role().as_str(), |b| {
-        b.iter(|| {
-            buf.clear();
-            serde_json::to_writer(&mut buf, &env.observation()).expect("json");
-            black_box(buf.len())
-        })
-    });
+    for role in Role::ALL {
+        // The observation as `role` would receive it on its turn.
+        let observation = Observation {
+            view: env.simulator().project_view(*role),
+            turn_role: *role,
+            ..env.observation()
+        };
+        group.bench_function(role.as_str(), |b| {
+            b.iter(|| {
+                buf.clear();
+                serde_json::to_writer(&mut buf, black_box(&observation)).expect("json");
+                black_box(buf.len())
+            })
+        });
+    }
     group.finish();
 }
 
