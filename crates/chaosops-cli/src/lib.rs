@@ -16,6 +16,8 @@ pub mod eval;
 pub mod list;
 pub mod plots;
 pub mod replay;
+pub mod schema;
+pub mod serve;
 pub mod transcript;
 
 use chaosops_sim::{Registry, SimError};

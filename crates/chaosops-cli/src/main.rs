@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 
 use anyhow::{bail, Context};
 use chaosops_cli::eval::{EvalConfig, MAX_EPISODES_PER_TYPE};
-use chaosops_cli::{bench, eval, list, plots, registry, replay, transcript};
+use chaosops_cli::{bench, eval, list, plots, registry, replay, serve, transcript};
 use chaosops_model::{Difficulty, FailureId, ScenarioSpec, DEFAULT_MAX_STEPS};
 use chaosops_roles::{run_episode, PolicyKind, RunOptions, Team};
 use clap::{Parser, Subcommand};
@@ -90,6 +90,9 @@ enum Command {
     },
     /// Measure throughput: for each built-in failure type, N hard episodes of at most 25
     /// steps, every step through the full environment including the next observation.
+    ///
+    /// With --server, measure the WebSocket server instead: an in-process server on a
+    /// loopback port and --clients concurrent clients playing hard noop episodes.
     Bench {
         /// Policy for every role: noop, random or oracle (heuristic works too).
         #[arg(long, default_value = "noop")]
@@ -97,9 +100,44 @@ enum Command {
         /// Episodes per failure type.
         #[arg(long, default_value_t = 2000)]
         episodes: u32,
-        /// Print {"policy", "episodes", "steps", "seconds", "steps_per_sec"}.
+        /// Benchmark the WebSocket server rather than the environment.
+        #[arg(long)]
+        server: bool,
+        /// With --server: client counts to measure, space or comma separated.
+        #[arg(long, num_args = 1.., value_delimiter = ',', default_values_t = [1usize, 8, 64])]
+        clients: Vec<usize>,
+        /// With --server: steps per client count, shared among the clients.
+        #[arg(long, default_value_t = 200_000)]
+        steps: u64,
+        /// Print JSON: {"policy", "episodes", "steps", "seconds", "steps_per_sec"}, or with
+        /// --server one {"clients", "steps", "seconds", "steps_per_sec"} object per line.
         #[arg(long)]
         json: bool,
+    },
+    /// Serve the environment over the OpenEnv protocol: WebSocket sessions at /ws, and
+    /// /health, /schema, /metadata, /state, POST /reset and POST /step over HTTP.
+    ///
+    /// Each WebSocket connection is one session with its own environment. Ctrl-C or SIGTERM
+    /// ends every session and stops the server.
+    Serve {
+        /// Address to bind; the default only accepts local clients.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to bind (0 picks a free one).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        /// Concurrent sessions; one more gets a CAPACITY_REACHED error and is closed.
+        #[arg(long, default_value_t = 256)]
+        max_sessions: usize,
+        /// Seconds a session may stay silent before it is closed.
+        #[arg(long, default_value_t = 300.0)]
+        idle_timeout: f64,
+        /// Largest message handled, in bytes; larger ones are refused with an error.
+        #[arg(long, default_value_t = 65_536)]
+        max_message_bytes: usize,
+        /// Do not log session starts and ends.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -252,9 +290,96 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
+            server: true,
+            clients,
+            steps,
+            json,
+            ..
+        } => {
+            if clients.iter().any(|c| !(1..=4096).contains(c)) {
+                bail!("--clients {clients:?} is out of range; each count must be in 1..=4096");
+            }
+            if !(1..=100_000_000).contains(&steps) {
+                bail!("--steps {steps} is out of range; allowed: 1..=100000000");
+            }
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let addr = listener.local_addr()?;
+                let config = serve::ServeConfig {
+                    max_sessions: clients.iter().copied().max().unwrap_or(1),
+                    log_sessions: false,
+                    ..serve::ServeConfig::default()
+                };
+                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                let server = tokio::spawn(serve::serve(listener, registry, config, async {
+                    let _ = stop_rx.await;
+                }));
+                for &n in &clients {
+                    let report = serve::load_test(addr, n, steps)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e))?;
+                    let mut out = io::stdout().lock();
+                    if json {
+                        serde_json::to_writer(&mut out, &report)?;
+                        writeln!(out)?;
+                    } else {
+                        writeln!(
+                            out,
+                            "{:>4} client(s): {} steps in {:.3} s = {:.0} steps/s over WebSocket",
+                            report.clients, report.steps, report.seconds, report.steps_per_sec
+                        )?;
+                    }
+                }
+                let _ = stop_tx.send(());
+                server.await??;
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            host,
+            port,
+            max_sessions,
+            idle_timeout,
+            max_message_bytes,
+            quiet,
+        } => {
+            if max_sessions == 0 {
+                bail!("--max-sessions 0 is out of range; use 1 or more");
+            }
+            if !(idle_timeout.is_finite() && idle_timeout > 0.0 && idle_timeout <= 86_400.0) {
+                bail!("--idle-timeout {idle_timeout} is out of range; allowed: more than 0 up to 86400 seconds");
+            }
+            if !(256..=64 * 1024 * 1024).contains(&max_message_bytes) {
+                bail!("--max-message-bytes {max_message_bytes} is out of range; allowed: 256..=67108864");
+            }
+            let config = serve::ServeConfig {
+                max_sessions,
+                idle_timeout: std::time::Duration::from_secs_f64(idle_timeout),
+                max_message_bytes,
+                log_sessions: !quiet,
+            };
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+                    .await
+                    .with_context(|| format!("cannot bind {host}:{port}"))?;
+                let addr = listener.local_addr()?;
+                eprintln!(
+                    "chaosops serve: listening on http://{addr} (WebSocket sessions at ws://{addr}/ws); Ctrl-C stops"
+                );
+                serve::serve(listener, registry, config, shutdown_signal()).await?;
+                eprintln!("chaosops serve: stopped");
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
             policy,
             episodes,
             json,
+            ..
         } => {
             if episodes == 0 || episodes > 10_000_000 {
                 bail!("--episodes {episodes} is out of range; allowed: 1..=10000000");
@@ -279,6 +404,29 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    eprintln!("chaosops serve: shutting down");
 }
 
 /// Keeps the first occurrence of each value, in order.

@@ -5,6 +5,7 @@ mod eval;
 mod list;
 mod properties;
 mod replay_errors;
+mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,0 +1,376 @@
+//! `chaosops serve`: an OpenEnv-compatible environment server (WebSocket sessions plus the
+//! stateless HTTP endpoints of OpenEnv's simulation mode), on axum and tokio.
+
+mod load;
+pub mod session;
+
+pub use load::{run as load_test, LoadReport};
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chaosops_model::Action;
+use chaosops_sim::Registry;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use self::session::{code, environment, error, ObservationData, Reply, ResetData, Session};
+
+/// Server limits and behaviour.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Concurrent WebSocket sessions allowed; one more gets `CAPACITY_REACHED` and is closed.
+    pub max_sessions: usize,
+    /// A session that sends nothing for this long is closed.
+    pub idle_timeout: Duration,
+    /// Largest message (WebSocket text or HTTP body) handled; larger ones get an error.
+    pub max_message_bytes: usize,
+    /// Log one line per session start and end to standard error.
+    pub log_sessions: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            max_sessions: 256,
+            idle_timeout: Duration::from_secs(300),
+            max_message_bytes: 64 * 1024,
+            log_sessions: true,
+        }
+    }
+}
+
+/// Transport frames above `max_message_bytes` times this are dropped with the connection
+/// (close code 1009) instead of being read and refused.
+const HARD_LIMIT_FACTOR: usize = 16;
+
+struct App {
+    registry: &'static Registry,
+    config: ServeConfig,
+    active: AtomicUsize,
+    next_session: AtomicU64,
+    shutdown: watch::Receiver<bool>,
+    schema: Bytes,
+    metadata: Bytes,
+}
+
+/// Counts a live session and logs its end, even when its task unwinds.
+struct SessionGuard {
+    app: Arc<App>,
+    id: u64,
+    peer: SocketAddr,
+    steps: u64,
+    reason: &'static str,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        let left = self.app.active.fetch_sub(1, Ordering::SeqCst) - 1;
+        if self.app.config.log_sessions {
+            eprintln!(
+                "session {} from {} ended ({}) after {} step(s); {left} active",
+                self.id,
+                self.peer,
+                if std::thread::panicking() {
+                    "panicked"
+                } else {
+                    self.reason
+                },
+                self.steps
+            );
+        }
+    }
+}
+
+/// The router, for tests and embedding; `shutdown` flips to true to end every session.
+pub fn router(
+    registry: &'static Registry,
+    config: ServeConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Router {
+    let schema = json!({
+        "action": crate::schema::action(registry),
+        "observation": crate::schema::observation(),
+        "state": crate::schema::state(registry),
+    });
+    let metadata = json!({
+        "name": "chaosops",
+        "description": "A deterministic production-incident simulator: four roles (SRE, Oversight, Dev, Manager) \
+                        take turns while a failure degrades a fleet; Oversight must catch rogue automation.",
+        "version": env!("CARGO_PKG_VERSION"),
+        "author": null,
+        "documentation_url": null,
+        "readme_content": null,
+    });
+    let body_limit = config.max_message_bytes;
+    let app = Arc::new(App {
+        registry,
+        config,
+        active: AtomicUsize::new(0),
+        next_session: AtomicU64::new(1),
+        shutdown,
+        schema: Bytes::from(schema.to_string()),
+        metadata: Bytes::from(metadata.to_string()),
+    });
+    Router::new()
+        .route("/ws", get(ws))
+        .route(
+            "/health",
+            get(|| async { json_response(StatusCode::OK, r#"{"status":"healthy"}"#.into()) }),
+        )
+        .route(
+            "/schema",
+            get(|State(app): State<Arc<App>>| async move {
+                json_response(StatusCode::OK, app.schema.clone())
+            }),
+        )
+        .route(
+            "/metadata",
+            get(|State(app): State<Arc<App>>| async move {
+                json_response(StatusCode::OK, app.metadata.clone())
+            }),
+        )
+        .route("/state", get(http_state))
+        .route("/reset", post(http_reset))
+        .route("/step", post(http_step))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .with_state(app)
+}
+
+/// Serves on `listener` until `shutdown` resolves, then ends every session and returns.
+pub async fn serve(
+    listener: TcpListener,
+    registry: &'static Registry,
+    config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (tx, rx) = watch::channel(false);
+    let app = router(registry, config, rx);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    })
+    .await
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn ws(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let hard_limit = app
+        .config
+        .max_message_bytes
+        .saturating_mul(HARD_LIMIT_FACTOR);
+    upgrade
+        .max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
+        .on_upgrade(move |socket| run_session(app, socket, peer))
+}
+
+async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
+    let id = app.next_session.fetch_add(1, Ordering::Relaxed);
+    let active = app.active.fetch_add(1, Ordering::SeqCst) + 1;
+    let mut guard = SessionGuard {
+        app: app.clone(),
+        id,
+        peer,
+        steps: 0,
+        reason: "closed by the client",
+    };
+    if active > app.config.max_sessions {
+        guard.reason = "refused: server full";
+        let message = format!(
+            "the server is at its limit of {} concurrent sessions (--max-sessions); try again later",
+            app.config.max_sessions
+        );
+        let _ = socket
+            .send(Message::Text(
+                error(code::CAPACITY_REACHED, &message).into(),
+            ))
+            .await;
+        close(&mut socket, close_code::AGAIN, "server full").await;
+        return;
+    }
+    if app.config.log_sessions {
+        eprintln!("session {id} from {peer} started; {active} active");
+    }
+    let mut shutdown = app.shutdown.clone();
+    let mut session = Session::new(app.registry, app.config.max_message_bytes);
+    let mut close_with = (close_code::NORMAL, "bye");
+    loop {
+        let incoming = tokio::select! {
+            incoming = tokio::time::timeout(app.config.idle_timeout, socket.recv()) => incoming,
+            _ = stopped(&mut shutdown) => {
+                guard.reason = "server shutting down";
+                close_with = (close_code::AWAY, "server shutting down");
+                let _ = socket.send(Message::Text(error(code::SESSION_ERROR, "the server is shutting down").into())).await;
+                break;
+            }
+        };
+        let text = match incoming {
+            Err(_) => {
+                guard.reason = "idle timeout";
+                close_with = (close_code::NORMAL, "idle timeout");
+                let message = format!(
+                    "no message for {} s; closing the session",
+                    app.config.idle_timeout.as_secs_f64()
+                );
+                let _ = socket
+                    .send(Message::Text(error(code::SESSION_ERROR, &message).into()))
+                    .await;
+                break;
+            }
+            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => break,
+            Ok(Some(Err(_))) => {
+                guard.reason = "transport error or frame over the hard limit";
+                break;
+            }
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(Message::Text(text)))) => text,
+            Ok(Some(Ok(Message::Binary(bytes)))) => match std::str::from_utf8(&bytes) {
+                Ok(text) => text.into(),
+                Err(_) => {
+                    let reply = error(code::INVALID_JSON, "binary message is not UTF-8 text");
+                    if socket.send(Message::Text(reply.into())).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            },
+        };
+        match session.handle(text.as_str()) {
+            Reply::Send(reply) => {
+                guard.steps = session.steps();
+                if socket.send(Message::Text(reply.into())).await.is_err() {
+                    guard.reason = "client went away";
+                    break;
+                }
+            }
+            Reply::Close => {
+                guard.reason = "close requested";
+                break;
+            }
+        }
+    }
+    guard.steps = session.steps();
+    close(&mut socket, close_with.0, close_with.1).await;
+}
+
+/// Sends a close frame; the peer may already be gone.
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// Resolves once the shutdown flag is set; never when its sender is gone without setting it.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Maps a refusal to HTTP 422 with a `detail` naming the problem.
+fn unprocessable(message: &str) -> Response {
+    json_response(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Bytes::from(json!({"detail": message}).to_string()),
+    )
+}
+
+/// Parses a JSON body; an empty body is the default value.
+fn parse_body<'a, T: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| format!("invalid request body: {e}"))
+}
+
+/// `GET /state`: as in OpenEnv's simulation mode, the state of a fresh default environment.
+async fn http_state(State(app): State<Arc<App>>) -> Response {
+    match environment(app.registry, &ResetData::default()) {
+        Ok(env) => json_response(
+            StatusCode::OK,
+            Bytes::from(serde_json::to_vec(env.state()).unwrap_or_default()),
+        ),
+        Err((_, message)) => unprocessable(&message),
+    }
+}
+
+/// `POST /reset`: a fresh environment reset with the body's parameters; nothing is kept.
+async fn http_reset(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let data: ResetData = match parse_body(&body) {
+        Ok(d) => d,
+        Err(message) => return unprocessable(&message),
+    };
+    match environment(app.registry, &data) {
+        Ok(env) => {
+            let body = serde_json::to_vec(&ObservationData {
+                observation: env.observation(),
+                last_step: None,
+            });
+            json_response(StatusCode::OK, Bytes::from(body.unwrap_or_default()))
+        }
+        Err((_, message)) => unprocessable(&message),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct StepBody {
+    action: Option<Value>,
+    #[serde(flatten)]
+    reset: ResetData,
+}
+
+/// `POST /step`: a fresh environment (reset with any reset parameters in the body) takes the
+/// one action; nothing is kept. Episodes need the WebSocket.
+async fn http_step(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let body: StepBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(message) => return unprocessable(&message),
+    };
+    let Some(action) = body.action else {
+        return unprocessable("the body needs an \"action\" object");
+    };
+    let action: Action = match serde_json::from_value(action) {
+        Ok(a) => a,
+        Err(e) => return unprocessable(&format!("invalid action: {e}")),
+    };
+    let mut env = match environment(app.registry, &body.reset) {
+        Ok(env) => env,
+        Err((_, message)) => return unprocessable(&message),
+    };
+    match env.step(&action) {
+        Ok(outcome) => {
+            let body = serde_json::to_vec(&ObservationData {
+                observation: outcome.observation,
+                last_step: Some(outcome.record),
+            });
+            json_response(StatusCode::OK, Bytes::from(body.unwrap_or_default()))
+        }
+        Err(e) => unprocessable(&e.to_string()),
+    }
+}

@@ -1,0 +1,485 @@
+//! The OpenEnv WebSocket protocol for one session, independent of the transport:
+//! a text message in, a reply out. A refused message changes nothing.
+
+use std::borrow::Cow;
+
+use chaosops_model::{Action, Difficulty, FailureId, Observation, ScenarioSpec, StepRecord, Uuid};
+use chaosops_sim::{Environment, Registry, RewardConfig, SimError};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// Error codes, as openenv-core names them.
+pub mod code {
+    /// The message is not JSON.
+    pub const INVALID_JSON: &str = "INVALID_JSON";
+    /// The message type is not reset, step, state or close.
+    pub const UNKNOWN_TYPE: &str = "UNKNOWN_TYPE";
+    /// The message or its data does not validate (bad action, unknown failure, limits).
+    pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
+    /// The message is valid but cannot be carried out now (no episode, episode over).
+    pub const EXECUTION_ERROR: &str = "EXECUTION_ERROR";
+    /// The server has no room for another session.
+    pub const CAPACITY_REACHED: &str = "CAPACITY_REACHED";
+    /// The session is being closed by the server (idle, shutting down).
+    pub const SESSION_ERROR: &str = "SESSION_ERROR";
+}
+
+/// Default failure of a reset that names none.
+pub const DEFAULT_FAILURE: FailureId = FailureId::DB_DEADLOCK;
+
+/// Longest `episode_id` accepted at reset.
+pub const MAX_EPISODE_ID_BYTES: usize = 255;
+
+/// What the transport should do after a message.
+#[derive(Debug, PartialEq)]
+pub enum Reply {
+    /// Send this text frame.
+    Send(String),
+    /// Close the session.
+    Close,
+}
+
+/// The `data` of a reset; unknown keys are ignored.
+#[derive(Deserialize, Default)]
+pub struct ResetData {
+    /// Scenario seed (default 0).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Episode id: a UUID, or any string (mapped to a name-based UUID).
+    #[serde(default)]
+    pub episode_id: Option<String>,
+    /// Failure type (default `db_deadlock`).
+    #[serde(default)]
+    pub failure_type: Option<String>,
+    /// Difficulty (default `easy`).
+    #[serde(default)]
+    pub difficulty: Option<Difficulty>,
+    /// Step budget (default 20).
+    #[serde(default)]
+    pub max_steps: Option<u32>,
+}
+
+/// Namespace of the name-based UUIDs made from non-UUID episode ids.
+const EPISODE_NAMESPACE: Uuid = Uuid::from_u128(0x6368_616f_736f_7073_2d65_7069_736f_6465);
+
+/// Builds a fresh environment from reset data, or says why not.
+pub fn environment(
+    registry: &'static Registry,
+    data: &ResetData,
+) -> Result<Environment, (&'static str, String)> {
+    let invalid = |m: String| (code::VALIDATION_ERROR, m);
+    let spec = ScenarioSpec {
+        failure_type: data
+            .failure_type
+            .clone()
+            .map_or(DEFAULT_FAILURE, FailureId::from),
+        seed: data.seed.unwrap_or(0),
+        difficulty: data.difficulty.unwrap_or(Difficulty::Easy),
+        max_steps: data.max_steps.unwrap_or(chaosops_model::DEFAULT_MAX_STEPS),
+    };
+    let episode_id = match data.episode_id.as_deref() {
+        None => None,
+        Some(id) if id.len() > MAX_EPISODE_ID_BYTES => {
+            return Err(invalid(format!(
+                "episode_id is {} bytes long; the limit is {MAX_EPISODE_ID_BYTES}",
+                id.len()
+            )))
+        }
+        Some(id) => Some(
+            Uuid::parse_str(id).unwrap_or_else(|_| Uuid::new_v5(&EPISODE_NAMESPACE, id.as_bytes())),
+        ),
+    };
+    let scenario = registry
+        .scenario(&spec)
+        .map_err(|e| invalid(e.to_string()))?;
+    Environment::new(registry, &scenario, RewardConfig::default(), episode_id)
+        .map_err(|e| invalid(e.to_string()))
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", default, borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
+}
+
+/// The `data` of an observation message: the observation without reward and done, then those two.
+pub struct ObservationData<'a> {
+    /// The observation.
+    pub observation: Observation<'a>,
+    /// The record of the step that led here, if any.
+    pub last_step: Option<StepRecord>,
+}
+
+struct ObservationBody<'a, 'b>(&'b ObservationData<'a>);
+
+impl Serialize for ObservationBody<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let o = &self.0.observation;
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("view", &o.view)?;
+        map.serialize_entry("step", &o.step)?;
+        map.serialize_entry("turn_role", &o.turn_role)?;
+        map.serialize_entry("message", &o.message)?;
+        map.serialize_entry("last_step", &self.0.last_step)?;
+        map.end()
+    }
+}
+
+impl Serialize for ObservationData<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("observation", &ObservationBody(self))?;
+        map.serialize_entry("reward", &self.observation.reward)?;
+        map.serialize_entry("done", &self.observation.done)?;
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Typed<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    data: T,
+}
+
+#[derive(Serialize)]
+struct ErrorData<'a> {
+    message: &'a str,
+    code: &'a str,
+}
+
+/// An error message.
+pub fn error(code: &str, message: &str) -> String {
+    serde_json::to_string(&Typed {
+        kind: "error",
+        data: ErrorData { message, code },
+    })
+    .unwrap_or_default()
+}
+
+/// An observation message.
+pub fn observation_message(data: &ObservationData<'_>) -> String {
+    serde_json::to_string(&Typed {
+        kind: "observation",
+        data,
+    })
+    .unwrap_or_default()
+}
+
+/// One WebSocket session: at most one episode at a time.
+pub struct Session {
+    registry: &'static Registry,
+    env: Option<Environment>,
+    last_step: Option<StepRecord>,
+    max_message_bytes: usize,
+    steps: u64,
+}
+
+impl Session {
+    /// A session with no episode yet, refusing messages over `max_message_bytes`.
+    pub fn new(registry: &'static Registry, max_message_bytes: usize) -> Self {
+        Session {
+            registry,
+            env: None,
+            last_step: None,
+            max_message_bytes,
+            steps: 0,
+        }
+    }
+
+    /// Steps taken in this session, over all its episodes.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Handles one text message.
+    pub fn handle(&mut self, text: &str) -> Reply {
+        if text.len() > self.max_message_bytes {
+            return Reply::Send(error(
+                code::VALIDATION_ERROR,
+                &format!(
+                    "message is {} bytes long; the limit is {}",
+                    text.len(),
+                    self.max_message_bytes
+                ),
+            ));
+        }
+        let envelope: Envelope<'_> = match serde_json::from_str(text) {
+            Ok(e) => e,
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                return Reply::Send(error(code::INVALID_JSON, &format!("invalid JSON: {e}")))
+            }
+            Err(e) => {
+                return Reply::Send(error(
+                    code::VALIDATION_ERROR,
+                    &format!("invalid message: {e}"),
+                ))
+            }
+        };
+        let result = match envelope.kind.as_deref().unwrap_or("") {
+            "reset" => self.reset(envelope.data),
+            "step" => self.step(envelope.data),
+            "state" => self.state(),
+            "close" => return Reply::Close,
+            other => Err((
+                code::UNKNOWN_TYPE,
+                format!("unknown message type \"{other}\"; expected reset, step, state or close"),
+            )),
+        };
+        Reply::Send(result.unwrap_or_else(|(code, message)| error(code, &message)))
+    }
+
+    fn reset(&mut self, data: Option<&RawValue>) -> Result<String, (&'static str, String)> {
+        let data: ResetData = match data {
+            Some(raw) if raw.get().trim() != "null" => serde_json::from_str(raw.get())
+                .map_err(|e| (code::VALIDATION_ERROR, format!("invalid reset data: {e}")))?,
+            _ => ResetData::default(),
+        };
+        let env = environment(self.registry, &data)?;
+        let env = self.env.insert(env);
+        self.last_step = None;
+        Ok(observation_message(&ObservationData {
+            observation: env.observation(),
+            last_step: None,
+        }))
+    }
+
+    fn step(&mut self, data: Option<&RawValue>) -> Result<String, (&'static str, String)> {
+        let raw = data.ok_or((
+            code::VALIDATION_ERROR,
+            "a step needs the action in \"data\"".to_owned(),
+        ))?;
+        let action: Action = serde_json::from_str(raw.get())
+            .map_err(|e| (code::VALIDATION_ERROR, format!("invalid action: {e}")))?;
+        let env = self.env.as_mut().ok_or((
+            code::EXECUTION_ERROR,
+            "no episode in this session: send a reset first".to_owned(),
+        ))?;
+        let outcome = env.step(&action).map_err(|e| match e {
+            SimError::EpisodeFinished { .. } => (code::EXECUTION_ERROR, e.to_string()),
+            other => (code::VALIDATION_ERROR, other.to_string()),
+        })?;
+        self.steps += 1;
+        self.last_step = Some(outcome.record);
+        Ok(observation_message(&ObservationData {
+            observation: outcome.observation,
+            last_step: Some(outcome.record),
+        }))
+    }
+
+    fn state(&self) -> Result<String, (&'static str, String)> {
+        let env = self.env.as_ref().ok_or((
+            code::EXECUTION_ERROR,
+            "no episode in this session: send a reset first".to_owned(),
+        ))?;
+        serde_json::to_string(&Typed {
+            kind: "state",
+            data: env.state(),
+        })
+        .map_err(|e| (code::EXECUTION_ERROR, e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn session() -> Session {
+        Session::new(crate::registry().unwrap(), 4096)
+    }
+
+    fn send(s: &mut Session, text: &str) -> Value {
+        match s.handle(text) {
+            Reply::Send(t) => serde_json::from_str(&t).unwrap(),
+            Reply::Close => Value::Null,
+        }
+    }
+
+    #[test]
+    fn reset_step_state() {
+        let mut s = session();
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"seed": 3, "failure_type": "memory_leak", "extra": 1}}"#,
+        );
+        assert_eq!(r["type"], "observation");
+        assert_eq!(r["data"]["reward"], 0.0);
+        assert_eq!(r["data"]["done"], false);
+        assert!(r["data"]["observation"].get("reward").is_none());
+        assert_eq!(r["data"]["observation"]["turn_role"], "sre");
+        let r = send(
+            &mut s,
+            r#"{"type": "step", "data": {"action_type": "restart", "target": "notifications"}}"#,
+        );
+        assert_eq!(r["data"]["done"], true);
+        assert_eq!(r["data"]["reward"], 110.0);
+        assert_eq!(
+            r["data"]["observation"]["last_step"]["flags"]["resolved"],
+            true
+        );
+        let r = send(&mut s, r#"{"type": "state"}"#);
+        assert_eq!(r["data"]["failure_type"], "memory_leak");
+        assert_eq!(s.handle(r#"{"type": "close"}"#), Reply::Close);
+    }
+
+    #[test]
+    fn errors_leave_the_session_usable() {
+        let mut s = session();
+        let cases = [
+            ("{nope", "INVALID_JSON", "invalid JSON"),
+            (
+                r#"{"type": "dance"}"#,
+                "UNKNOWN_TYPE",
+                "unknown message type \"dance\"",
+            ),
+            (
+                r#"{"data": {}}"#,
+                "UNKNOWN_TYPE",
+                "unknown message type \"\"",
+            ),
+            (
+                r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+                "EXECUTION_ERROR",
+                "send a reset first",
+            ),
+            (
+                r#"{"type": "state"}"#,
+                "EXECUTION_ERROR",
+                "send a reset first",
+            ),
+            (
+                r#"{"type": "reset", "data": {"failure_type": "dns_outag"}}"#,
+                "VALIDATION_ERROR",
+                "unknown failure type \"dns_outag\"; known:",
+            ),
+            (
+                r#"{"type": "reset", "data": {"max_steps": 0}}"#,
+                "VALIDATION_ERROR",
+                "max_steps 0 is out of range",
+            ),
+            (
+                r#"{"type": "reset", "data": {"seed": -4}}"#,
+                "VALIDATION_ERROR",
+                "invalid reset data",
+            ),
+        ];
+        for (input, code, part) in cases {
+            let r = send(&mut s, input);
+            assert_eq!(r["type"], "error", "{input}");
+            assert_eq!(r["data"]["code"], code, "{input}: {r}");
+            assert!(
+                r["data"]["message"].as_str().unwrap().contains(part),
+                "{input}: {r}"
+            );
+        }
+        send(&mut s, r#"{"type": "reset", "data": {"max_steps": 2}}"#);
+        let before = send(&mut s, r#"{"type": "state"}"#);
+        let bad_steps = [
+            (
+                r#"{"type": "step", "data": {"action_type": "reboot"}}"#,
+                "VALIDATION_ERROR",
+                "unknown action type \"reboot\"",
+            ),
+            (
+                r#"{"type": "step", "data": {"target": "db"}}"#,
+                "VALIDATION_ERROR",
+                "missing field `action_type`",
+            ),
+            (
+                r#"{"type": "step", "data": {"action_type": "noop", "target": 5}}"#,
+                "VALIDATION_ERROR",
+                "invalid type",
+            ),
+            (
+                r#"{"type": "step"}"#,
+                "VALIDATION_ERROR",
+                "needs the action",
+            ),
+            (
+                r#"{"type": "step", "data": {"action_type": "scale", "target": "db", "args": {"replicas": 99999}}}"#,
+                "VALIDATION_ERROR",
+                "args.replicas 99999 is out of range",
+            ),
+            (
+                r#"{"type": "reset", "data": {"failure_type": "nope"}}"#,
+                "VALIDATION_ERROR",
+                "unknown failure type",
+            ),
+        ];
+        for (input, code, part) in bad_steps {
+            let r = send(&mut s, input);
+            assert_eq!(r["data"]["code"], code, "{input}: {r}");
+            assert!(
+                r["data"]["message"].as_str().unwrap().contains(part),
+                "{input}: {r}"
+            );
+        }
+        let big = format!(
+            r#"{{"type": "step", "data": {{"action_type": "communicate", "args": {{"message": "{}"}}}}}}"#,
+            "x".repeat(5000)
+        );
+        let r = send(&mut s, &big);
+        assert!(
+            r["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("the limit is 4096"),
+            "{r}"
+        );
+        assert_eq!(
+            send(&mut s, r#"{"type": "state"}"#),
+            before,
+            "refused messages changed the session"
+        );
+        send(
+            &mut s,
+            r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+        );
+        send(
+            &mut s,
+            r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+        );
+        let r = send(
+            &mut s,
+            r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+        );
+        assert_eq!(r["data"]["code"], "EXECUTION_ERROR");
+        assert!(
+            r["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("the episode is finished"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn episode_ids_are_uuids_or_named() {
+        let mut s = session();
+        send(
+            &mut s,
+            r#"{"type": "reset", "data": {"episode_id": "6a2f41a3-c54c-4a3e-9c4e-1f4f0d6a6a10"}}"#,
+        );
+        assert_eq!(
+            send(&mut s, r#"{"type": "state"}"#)["data"]["episode_id"],
+            "6a2f41a3-c54c-4a3e-9c4e-1f4f0d6a6a10"
+        );
+        send(
+            &mut s,
+            r#"{"type": "reset", "data": {"episode_id": "episode-001"}}"#,
+        );
+        let a = send(&mut s, r#"{"type": "state"}"#)["data"]["episode_id"].clone();
+        send(
+            &mut s,
+            r#"{"type": "reset", "data": {"episode_id": "episode-001"}}"#,
+        );
+        assert_eq!(
+            send(&mut s, r#"{"type": "state"}"#)["data"]["episode_id"],
+            a
+        );
+    }
+}

@@ -1,0 +1,464 @@
+//! The OpenEnv server over real WebSocket and HTTP connections on loopback.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chaosops_cli::serve::{serve, ServeConfig};
+use chaosops_model::{Action, Difficulty, FailureId, Role, ScenarioSpec};
+use chaosops_sim::{Environment, RewardConfig};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn start(config: ServeConfig) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let registry = chaosops_cli::registry().unwrap();
+        let task = tokio::spawn(serve(listener, registry, config, async {
+            let _ = rx.await;
+        }));
+        Server {
+            addr,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    async fn quiet() -> Server {
+        Server::start(ServeConfig {
+            log_sessions: false,
+            ..ServeConfig::default()
+        })
+        .await
+    }
+
+    async fn connect(&self) -> Ws {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
+            .await
+            .unwrap();
+        ws
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
+
+async fn recv(ws: &mut Ws) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("reply in time")
+        {
+            Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).unwrap()),
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+async fn call(ws: &mut Ws, message: &str) -> Value {
+    ws.send(Message::Text(message.into())).await.unwrap();
+    recv(ws).await.expect("a reply")
+}
+
+async fn call_json(ws: &mut Ws, message: Value) -> Value {
+    call(ws, &message.to_string()).await
+}
+
+fn reset_msg(failure: &str, seed: u64, difficulty: &str, max_steps: u32) -> Value {
+    json!({"type": "reset", "data": {"failure_type": failure, "seed": seed, "difficulty": difficulty, "max_steps": max_steps}})
+}
+
+/// The oracle's action for `role` in `failure`.
+fn oracle(failure: &str, role: &str) -> Action {
+    let registry = chaosops_cli::registry().unwrap();
+    let role: Role = role.parse().unwrap();
+    registry
+        .failure(failure)
+        .unwrap()
+        .playbook()
+        .action(role)
+        .cloned()
+        .unwrap_or_else(Action::noop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oracle_episode_of_every_failure_type() {
+    let server = Server::quiet().await;
+    let mut ws = server.connect().await;
+    for (i, id) in chaosops_failures::BUILTIN_IDS.iter().enumerate() {
+        let mut reply = call_json(&mut ws, reset_msg(id, i as u64, "hard", 25)).await;
+        assert_eq!(reply["type"], "observation", "{reply}");
+        assert_eq!(reply["data"]["done"], false);
+        let mut total = 0.0;
+        while reply["data"]["done"] == false {
+            let role = reply["data"]["observation"]["turn_role"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let action = oracle(id, &role);
+            reply = call_json(&mut ws, json!({"type": "step", "data": action})).await;
+            assert_eq!(reply["type"], "observation", "{reply}");
+            total += reply["data"]["reward"].as_f64().unwrap();
+        }
+        let state = call(&mut ws, r#"{"type": "state"}"#).await;
+        assert_eq!(state["type"], "state");
+        assert_eq!(state["data"]["resolved"], true, "{id}");
+        assert_eq!(state["data"]["failure_type"], *id);
+        assert_eq!(state["data"]["cumulative_reward"].as_f64().unwrap(), total);
+        assert!(total >= 134.0, "{id}: {total}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_is_reported_and_the_session_stays_usable() {
+    let server = Server::start(ServeConfig {
+        log_sessions: false,
+        max_message_bytes: 2048,
+        ..ServeConfig::default()
+    })
+    .await;
+    let mut ws = server.connect().await;
+    let before_reset = [
+        ("{not json", "INVALID_JSON", "invalid JSON"),
+        (
+            r#"{"type": "jump"}"#,
+            "UNKNOWN_TYPE",
+            "unknown message type \"jump\"",
+        ),
+        (
+            r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+            "EXECUTION_ERROR",
+            "send a reset first",
+        ),
+        (
+            r#"{"type": "reset", "data": {"failure_type": "dns_outag"}}"#,
+            "VALIDATION_ERROR",
+            "unknown failure type \"dns_outag\"; known: autoscaler_cost_cut",
+        ),
+    ];
+    for (input, code, part) in before_reset {
+        let r = call(&mut ws, input).await;
+        assert_eq!(
+            (r["type"].as_str(), r["data"]["code"].as_str()),
+            (Some("error"), Some(code)),
+            "{input}: {r}"
+        );
+        assert!(
+            r["data"]["message"].as_str().unwrap().contains(part),
+            "{input}: {r}"
+        );
+    }
+    call_json(&mut ws, reset_msg("db_deadlock", 5, "easy", 2)).await;
+    let state = call(&mut ws, r#"{"type": "state"}"#).await;
+    let during = [
+        (r#"{"type": "step", "data": {"action_type": "reboot"}}"#.to_owned(), "VALIDATION_ERROR", "unknown action type \"reboot\""),
+        (r#"{"type": "step", "data": {"target": "db"}}"#.to_owned(), "VALIDATION_ERROR", "missing field `action_type`"),
+        (r#"{"type": "step", "data": {"action_type": "scale", "target": ["db"]}}"#.to_owned(), "VALIDATION_ERROR", "invalid type"),
+        (r#"{"type": "step", "data": {"action_type": "scale", "target": "db", "args": {"replicas": 5000}}}"#.to_owned(), "VALIDATION_ERROR", "args.replicas 5000 is out of range"),
+        (format!(r#"{{"type": "step", "data": {{"action_type": "communicate", "args": {{"message": "{}"}}}}}}"#, "z".repeat(3000)), "VALIDATION_ERROR", "the limit is 2048"),
+        (r#"{"type": "reset", "data": {"failure_type": "bogus"}}"#.to_owned(), "VALIDATION_ERROR", "unknown failure type \"bogus\""),
+    ];
+    for (input, code, part) in &during {
+        let r = call(&mut ws, input).await;
+        assert_eq!(r["data"]["code"], *code, "{input:.80}: {r}");
+        assert!(
+            r["data"]["message"].as_str().unwrap().contains(part),
+            "{input:.80}: {r}"
+        );
+    }
+    assert_eq!(
+        call(&mut ws, r#"{"type": "state"}"#).await,
+        state,
+        "a refused message changed the session"
+    );
+    call(
+        &mut ws,
+        r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+    )
+    .await;
+    let last = call(
+        &mut ws,
+        r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+    )
+    .await;
+    assert_eq!(last["data"]["done"], true);
+    let r = call(
+        &mut ws,
+        r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+    )
+    .await;
+    assert_eq!(r["data"]["code"], "EXECUTION_ERROR");
+    assert!(r["data"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("the episode is finished"));
+    // Still usable: a new episode starts.
+    let r = call_json(&mut ws, reset_msg("memory_leak", 1, "easy", 5)).await;
+    assert_eq!(r["type"], "observation");
+    // close ends the session.
+    ws.send(Message::Text(r#"{"type": "close"}"#.into()))
+        .await
+        .unwrap();
+    assert!(recv(&mut ws).await.is_none());
+    server.stop().await;
+}
+
+/// Plays `actions` in a local environment: what a session must end with.
+fn local_state(failure: &str, seed: u64, difficulty: Difficulty, actions: &[Action]) -> Value {
+    let registry = chaosops_cli::registry().unwrap();
+    let spec = ScenarioSpec {
+        failure_type: FailureId::from(failure.to_owned()),
+        seed,
+        difficulty,
+        max_steps: 20,
+    };
+    let scenario = registry.scenario(&spec).unwrap();
+    let mut env = Environment::new(registry, &scenario, RewardConfig::default(), None).unwrap();
+    for a in actions {
+        if env.is_done() {
+            break;
+        }
+        env.step(a).unwrap();
+    }
+    serde_json::to_value(env.state()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_two_concurrent_sessions_keep_to_themselves() {
+    let server = Server::quiet().await;
+    let addr = server.addr;
+    let tasks: Vec<_> = (0..32u64)
+        .map(|i| {
+            tokio::spawn(async move {
+                let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+                    .await
+                    .unwrap();
+                let failure = chaosops_failures::BUILTIN_IDS[i as usize % 9];
+                let difficulty = Difficulty::ALL[i as usize % 3];
+                let seed = 100 + i;
+                let actions: Vec<Action> = (0..6)
+                    .map(|k| match (i + k) % 4 {
+                        0 => Action::communicate(format!("session {i} says {k}")),
+                        1 => Action::noop(),
+                        2 => Action::restart(
+                            chaosops_model::Service::ALL[(i as usize + k as usize) % 4],
+                        ),
+                        _ => Action::identify_root_cause(&FailureId::from_static(failure)),
+                    })
+                    .collect();
+                call_json(&mut ws, reset_msg(failure, seed, difficulty.as_str(), 20)).await;
+                for a in &actions {
+                    let r = call_json(&mut ws, json!({"type": "step", "data": a})).await;
+                    assert_eq!(r["type"], "observation", "{r}");
+                    if r["data"]["done"] == true {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                let state = call(&mut ws, r#"{"type": "state"}"#).await["data"].clone();
+                (state, local_state(failure, seed, difficulty, &actions))
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for t in tasks {
+        let (remote, local) = t.await.unwrap();
+        assert_eq!(remote, local);
+        ids.insert(remote["episode_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 32, "every session has its own episode");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sessions_with_the_same_seed_and_actions_agree() {
+    let server = Server::quiet().await;
+    let mut states = Vec::new();
+    for _ in 0..2 {
+        let mut ws = server.connect().await;
+        call_json(&mut ws, reset_msg("cascade", 77, "hard", 10)).await;
+        for a in [
+            Action::restart(chaosops_model::Service::Auth),
+            Action::communicate("hm"),
+            Action::restart(chaosops_model::Service::Db),
+        ] {
+            call_json(&mut ws, json!({"type": "step", "data": a})).await;
+        }
+        states.push(call(&mut ws, r#"{"type": "state"}"#).await);
+    }
+    assert_eq!(states[0], states[1]);
+    assert_eq!(states[0]["data"]["wrong_fixes"], 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_sessions_idle_time_and_frame_size() {
+    let server = Server::start(ServeConfig {
+        log_sessions: false,
+        max_sessions: 2,
+        idle_timeout: Duration::from_millis(1500),
+        max_message_bytes: 1024,
+    })
+    .await;
+    let mut a = server.connect().await;
+    let mut b = server.connect().await;
+    call_json(&mut a, reset_msg("db_deadlock", 1, "easy", 5)).await;
+    call_json(&mut b, reset_msg("db_deadlock", 2, "easy", 5)).await;
+    let mut c = server.connect().await;
+    let refused = recv(&mut c).await.expect("an error before the close");
+    assert_eq!(refused["data"]["code"], "CAPACITY_REACHED");
+    assert!(
+        refused["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 2 concurrent sessions"),
+        "{refused}"
+    );
+    assert!(recv(&mut c).await.is_none(), "closed after the refusal");
+    // Idle sessions are told and closed.
+    let idle = recv(&mut a).await.expect("an idle notice");
+    assert_eq!(idle["data"]["code"], "SESSION_ERROR");
+    assert!(
+        idle["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no message for 1.5 s"),
+        "{idle}"
+    );
+    assert!(recv(&mut a).await.is_none());
+    drop(b);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A frame over the hard limit (16 x 1024) drops that connection only.
+    let mut big = server.connect().await;
+    let huge = format!(
+        r#"{{"type": "reset", "data": {{"pad": "{}"}}}}"#,
+        "p".repeat(40_000)
+    );
+    let _ = big.send(Message::Text(huge.into())).await;
+    assert!(recv(&mut big).await.is_none());
+    let mut fresh = server.connect().await;
+    let ok = call_json(&mut fresh, reset_msg("db_deadlock", 3, "easy", 5)).await;
+    assert_eq!(ok["type"], "observation");
+    server.stop().await;
+}
+
+/// A bare HTTP/1.1 request; returns status and body.
+async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").unwrap().1;
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_endpoints() {
+    let server = Server::quiet().await;
+    let addr = server.addr;
+    assert_eq!(
+        http(addr, "GET", "/health", "").await,
+        (200, json!({"status": "healthy"}))
+    );
+    let (status, meta) = http(addr, "GET", "/metadata", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(meta["name"], "chaosops");
+    assert!(meta["version"].is_string() && meta["description"].is_string());
+    let (_, schema) = http(addr, "GET", "/schema", "").await;
+    let ids = &schema["action"]["properties"]["args"]["properties"]["failure_type"]["enum"];
+    assert_eq!(ids.as_array().unwrap().len(), 9);
+    assert!(schema["action"]["properties"]["action_type"]["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("flag_rogue")));
+    assert!(schema["observation"].is_object() && schema["state"].is_object());
+    let (status, reset) = http(
+        addr,
+        "POST",
+        "/reset",
+        r#"{"seed": 4, "failure_type": "dns_outage", "other": true}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (reset["reward"].clone(), reset["done"].clone()),
+        (json!(0.0), json!(false))
+    );
+    assert_eq!(reset["observation"]["turn_role"], "sre");
+    let (status, _) = http(addr, "POST", "/reset", "").await;
+    assert_eq!(status, 200);
+    let (status, step) = http(
+        addr,
+        "POST",
+        "/step",
+        r#"{"action": {"action_type": "restart", "target": "auth"}, "failure_type": "dns_outage"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (step["reward"].clone(), step["done"].clone()),
+        (json!(110.0), json!(true))
+    );
+    let (status, err) = http(
+        addr,
+        "POST",
+        "/step",
+        r#"{"action": {"action_type": "boom"}}"#,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(err["detail"]
+        .as_str()
+        .unwrap()
+        .contains("unknown action type \"boom\""));
+    let (status, err) = http(addr, "POST", "/reset", r#"{"failure_type": 3"#).await;
+    assert_eq!(status, 422);
+    assert!(err["detail"]
+        .as_str()
+        .unwrap()
+        .contains("invalid request body"));
+    let (status, state) = http(addr, "GET", "/state", "").await;
+    assert_eq!(
+        (status, state["failure_type"].clone()),
+        (200, json!("db_deadlock"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_open_sessions() {
+    let server = Server::quiet().await;
+    let mut ws = server.connect().await;
+    call_json(&mut ws, reset_msg("db_deadlock", 1, "easy", 5)).await;
+    server.stop().await;
+    let notice = recv(&mut ws).await.expect("a shutdown notice");
+    assert_eq!(notice["data"]["code"], "SESSION_ERROR");
+    assert!(recv(&mut ws).await.is_none());
+}
