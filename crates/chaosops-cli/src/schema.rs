@@ -1,9 +1,8 @@
 //! JSON schemas of the action, the observation and the state, built from the registry
 //! so plugin failure types appear in the action's enum.
 
-use chaosops_model::limits::{MAX_MESSAGE_BYTES, MAX_NAME_BYTES, MAX_REPLICAS};
 use chaosops_model::{
-    ActionType, Component, Difficulty, FleetAgent, Health, LogLevel, Role, Service, Severity,
+    Component, Difficulty, FleetAgent, Health, LogLevel, Role, Service, Severity,
 };
 use chaosops_sim::Registry;
 use serde_json::{json, Value};
@@ -14,36 +13,7 @@ fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<&'static s
 
 /// The action schema: action types, roles, targets and registered failure ids as enums.
 pub fn action(registry: &Registry) -> Value {
-    let failure_ids: Vec<&str> = registry.ids().collect();
-    let mut targets = names(Service::ALL, Service::as_str);
-    targets.extend(names(FleetAgent::ALL, FleetAgent::as_str));
-    json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "ChaosOpsAction",
-        "description": "One action of the role whose turn it is; `role` is optional (the environment forces the acting role).",
-        "type": "object",
-        "required": ["action_type"],
-        "properties": {
-            "action_type": {"type": "string", "enum": names(ActionType::ALL, ActionType::as_str)},
-            "role": {"type": ["string", "null"], "enum": names(Role::ALL, Role::as_str).into_iter().map(Value::from).chain([Value::Null]).collect::<Vec<_>>()},
-            "target": {
-                "type": ["string", "null"],
-                "maxLength": MAX_NAME_BYTES,
-                "description": "a service for restart/rollback/scale, a fleet agent for flag_rogue",
-                "examples": targets,
-            },
-            "args": {
-                "type": ["object", "null"],
-                "properties": {
-                    "message": {"type": "string", "maxLength": MAX_MESSAGE_BYTES, "description": "communicate: the text"},
-                    "to": {"type": "string", "maxLength": MAX_NAME_BYTES, "description": "communicate: a role, or `all` (default)"},
-                    "replicas": {"type": "integer", "minimum": -MAX_REPLICAS, "maximum": MAX_REPLICAS, "description": "scale: the replica count"},
-                    "agent_name": {"type": "string", "maxLength": MAX_NAME_BYTES, "enum": names(FleetAgent::ALL, FleetAgent::as_str), "description": "flag_rogue: the agent, when target is absent"},
-                    "failure_type": {"type": "string", "enum": failure_ids, "description": "identify_root_cause: the declared root cause"},
-                },
-            },
-        },
-    })
+    chaosops_llm::action_schema(registry)
 }
 
 fn metrics_schema() -> Value {

@@ -1,0 +1,40 @@
+//! The LLM adapter of ChaosOps (SPEC section 12): what a language model is shown,
+//! and how its text becomes an action.
+//!
+//! - [`system_prompt`] and [`render_observation`]: one system prompt per role and a
+//!   compact rendering of the role's view (about 250-450 tokens per turn in all).
+//! - [`parse_action`] and [`StreamParser`]: model text to an [`Action`], tolerant of
+//!   prose, code fences and nested arguments; strict about JSON (a trailing comma is a
+//!   parse failure); always reporting [`ParseOutcome`].
+//! - [`ask_with_retries`]: N attempts with a reminder, then the fallback.
+//! - [`action_schema`], [`openai_tools`], [`anthropic_tools`]: for function calling.
+//!
+//! Pure: no IO. Depends on chaosops-model, chaosops-sim and serde_json.
+//!
+//! ```
+//! # chaosops_failures::link(); chaosops_roles::link();
+//! let registry = chaosops_sim::Registry::global().unwrap();
+//! let p = chaosops_llm::parse_action("Restarting: ```json\n{\"action_type\": \"restart\", \"target\": \"db\"}\n```", registry);
+//! assert_eq!(p.outcome, chaosops_llm::ParseOutcome::Parsed);
+//! assert_eq!(p.action.target.as_deref(), Some("db"));
+//! ```
+#![deny(missing_docs)]
+
+mod parser;
+mod prompt;
+mod retry;
+mod tools;
+
+pub use chaosops_model::Action;
+pub use parser::{
+    fallback_action, parse_action, ParseOutcome, Parsed, StreamParser, MAX_SCAN_BYTES,
+};
+pub use prompt::{
+    estimate_tokens, render_observation, render_view, retry_reminder, system_prompt, PROMPT_ALERTS,
+    PROMPT_CHAT, PROMPT_FLEET_ACTIONS, PROMPT_INBOX, PROMPT_LOGS,
+};
+pub use retry::{ask_with_retries, Attempted, ParseStats};
+pub use tools::{action_schema, anthropic_tools, openai_tools, TOOL_DESCRIPTION, TOOL_NAME};
+
+#[cfg(test)]
+mod tests;

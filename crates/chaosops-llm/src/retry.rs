@@ -1,0 +1,155 @@
+//! Asking a model again when its reply cannot be used.
+
+use chaosops_sim::Registry;
+use serde::Serialize;
+
+use crate::parser::{fallback_action, parse_action, ParseOutcome, Parsed};
+use crate::prompt::retry_reminder;
+
+/// How an action was finally obtained over several attempts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attempted {
+    /// The action and the outcome of the last attempt (or the budget fallback).
+    pub parsed: Parsed,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+/// Counters a trainer wants: turns, retries, fallbacks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ParseStats {
+    /// Turns asked of the model.
+    pub turns: u64,
+    /// Extra attempts after an unusable reply.
+    pub retries: u64,
+    /// Turns that ended with the fallback action.
+    pub fallbacks: u64,
+}
+
+impl ParseStats {
+    /// Adds one turn's result.
+    pub fn record(&mut self, a: &Attempted) {
+        self.turns += 1;
+        self.retries += u64::from(a.attempts.saturating_sub(1));
+        self.fallbacks += u64::from(a.parsed.outcome.is_fallback());
+    }
+
+    /// Adds another set of counters.
+    pub fn merge(&mut self, other: &ParseStats) {
+        self.turns += other.turns;
+        self.retries += other.retries;
+        self.fallbacks += other.fallbacks;
+    }
+
+    /// Fraction of turns that fell back (0 when there were none).
+    pub fn failure_rate(&self) -> f64 {
+        if self.turns == 0 {
+            0.0
+        } else {
+            self.fallbacks as f64 / self.turns as f64
+        }
+    }
+}
+
+/// Asks up to `attempts` times. `ask` gets the text to append to the user message (empty on
+/// the first attempt, a reminder naming the problem after that) and returns the model's text
+/// or an error. After the budget, the fallback action with the last reason.
+pub fn ask_with_retries<E: std::fmt::Display>(
+    registry: &Registry,
+    attempts: u32,
+    mut ask: impl FnMut(&str) -> Result<String, E>,
+) -> Attempted {
+    let attempts = attempts.max(1);
+    let mut reminder = String::new();
+    let mut last_reason = String::new();
+    for n in 1..=attempts {
+        let parsed = match ask(&reminder) {
+            Ok(text) => parse_action(&text, registry),
+            Err(e) => Parsed {
+                action: fallback_action(),
+                outcome: ParseOutcome::Fallback {
+                    reason: format!("request failed: {e}"),
+                },
+                dropped: Vec::new(),
+            },
+        };
+        match &parsed.outcome {
+            ParseOutcome::Parsed => {
+                return Attempted {
+                    parsed,
+                    attempts: n,
+                }
+            }
+            ParseOutcome::Fallback { reason } => {
+                last_reason = reason.clone();
+                reminder = retry_reminder(reason);
+            }
+        }
+    }
+    Attempted {
+        parsed: Parsed {
+            action: fallback_action(),
+            outcome: ParseOutcome::Fallback {
+                reason: format!(
+                    "no usable action after {attempts} attempt(s); last: {last_reason}"
+                ),
+            },
+            dropped: Vec::new(),
+        },
+        attempts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chaosops_model::{Action, Service};
+
+    fn registry() -> &'static Registry {
+        chaosops_failures::link();
+        chaosops_roles::link();
+        Registry::global().unwrap()
+    }
+
+    #[test]
+    fn retries_with_a_reminder_then_succeeds() {
+        let mut seen = Vec::new();
+        let replies = [
+            "let me think",
+            r#"{"action_type": "restart", "target": "db"}"#,
+        ];
+        let a = ask_with_retries(registry(), 3, |reminder: &str| {
+            seen.push(reminder.to_owned());
+            Ok::<_, String>(replies[seen.len() - 1].to_owned())
+        });
+        assert_eq!(a.attempts, 2);
+        assert_eq!(a.parsed.action, Action::restart(Service::Db));
+        assert_eq!(seen[0], "");
+        assert!(
+            seen[1].contains("could not be used (no JSON object in the completion)"),
+            "{}",
+            seen[1]
+        );
+        let mut stats = ParseStats::default();
+        stats.record(&a);
+        assert_eq!((stats.turns, stats.retries, stats.fallbacks), (1, 1, 0));
+    }
+
+    #[test]
+    fn falls_back_after_the_budget() {
+        let mut calls = 0;
+        let a = ask_with_retries(registry(), 2, |_: &str| {
+            calls += 1;
+            Err::<String, _>("timed out")
+        });
+        assert_eq!((calls, a.attempts), (2, 2));
+        assert_eq!(a.parsed.action, Action::noop());
+        assert_eq!(
+            a.parsed.outcome.to_string(),
+            "fallback: no usable action after 2 attempt(s); last: request failed: timed out"
+        );
+        let mut stats = ParseStats::default();
+        stats.record(&a);
+        assert_eq!(stats.failure_rate(), 1.0);
+    }
+}
