@@ -3,11 +3,13 @@
 use std::borrow::Cow;
 
 use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario};
-use chaosops_roles::{run_episode, PolicyKind, RunOptions, Team};
+use chaosops_roles::{run_episode, PolicyKind, RunOptions};
 use chaosops_sim::curriculum::scenarios_for_tier;
 use chaosops_sim::{Registry, SimError};
 use rayon::prelude::*;
 use serde::Serialize;
+
+use crate::policy::PolicyChoice;
 
 /// Largest accepted `--episodes-per-type`.
 pub const MAX_EPISODES_PER_TYPE: u32 = 10_000;
@@ -16,7 +18,7 @@ pub const MAX_EPISODES_PER_TYPE: u32 = 10_000;
 #[derive(Clone, Debug)]
 pub struct EvalConfig {
     /// Policies, in report order.
-    pub policies: Vec<PolicyKind>,
+    pub policies: Vec<PolicyChoice>,
     /// Tiers, in report order.
     pub tiers: Vec<Difficulty>,
     /// Episodes per failure type and tier.
@@ -28,11 +30,14 @@ pub struct EvalConfig {
 impl Default for EvalConfig {
     fn default() -> Self {
         EvalConfig {
-            policies: vec![
+            policies: [
                 PolicyKind::Oracle,
                 PolicyKind::Heuristic,
                 PolicyKind::Random,
-            ],
+            ]
+            .into_iter()
+            .map(PolicyChoice::Scripted)
+            .collect(),
             tiers: Difficulty::ALL.to_vec(),
             episodes_per_type: 5,
             seed_offset: 0,
@@ -44,7 +49,7 @@ impl Default for EvalConfig {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EpisodeRecord {
     /// Policy playing every role.
-    pub policy: PolicyKind,
+    pub policy: &'static str,
     /// Tier.
     pub tier: Difficulty,
     /// Injected failure.
@@ -71,13 +76,16 @@ pub struct EpisodeRecord {
     pub rogue_agent: Option<FleetAgent>,
     /// What the team declared as root cause.
     pub declared_root_cause: Option<FailureId>,
+    /// Model turns and fallbacks, for policies that read model text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse_stats: Option<chaosops_roles::ParseStats>,
 }
 
 /// Aggregates of one (policy, tier) bucket.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Aggregate {
     /// Policy.
-    pub policy: PolicyKind,
+    pub policy: &'static str,
     /// Tier.
     pub tier: Difficulty,
     /// Episodes in the bucket.
@@ -96,13 +104,15 @@ pub struct Aggregate {
     pub median_reward: f64,
     /// Mean wrong fixes.
     pub mean_wrong_fixes: f64,
+    /// Fraction of model turns that fell back to the default action; null for scripted policies.
+    pub parse_failure_rate: Option<f64>,
 }
 
 /// A whole evaluation, as written to `evaluation.json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evaluation {
     /// Policies evaluated.
-    pub policies: Vec<PolicyKind>,
+    pub policies: Vec<&'static str>,
     /// Tiers evaluated.
     pub tiers: Vec<Difficulty>,
     /// Episodes per failure type and tier.
@@ -130,18 +140,18 @@ pub fn evaluate(
         })
         .collect();
     // Jobs in (policy, tier, scenario) order; each bucket is one contiguous run.
-    let mut jobs: Vec<(PolicyKind, Difficulty, &Scenario)> = Vec::new();
+    let mut jobs: Vec<(&PolicyChoice, Difficulty, &Scenario)> = Vec::new();
     let mut buckets = Vec::new();
-    for &policy in &config.policies {
+    for policy in &config.policies {
         for (tier, list) in &lists {
-            buckets.push((policy, *tier, jobs.len()..jobs.len() + list.len()));
+            buckets.push((policy.name(), *tier, jobs.len()..jobs.len() + list.len()));
             jobs.extend(list.iter().map(|s| (policy, *tier, s)));
         }
     }
     let per_episode = jobs
         .par_iter()
         .map(|&(policy, tier, scenario)| {
-            let mut team = Team::uniform(policy, scenario.seed);
+            let mut team = policy.team(scenario.seed, registry);
             let options = RunOptions {
                 skip_steps: true,
                 ..RunOptions::default()
@@ -149,7 +159,7 @@ pub fn evaluate(
             let r = run_episode(registry, scenario, &mut team, options)?;
             progress();
             Ok(EpisodeRecord {
-                policy,
+                policy: policy.name(),
                 tier,
                 failure_type: scenario.failure_type.clone(),
                 seed: scenario.seed,
@@ -163,6 +173,7 @@ pub fn evaluate(
                 rogue_agent: r.rogue_agent,
                 declared_root_cause: r.declared_root_cause,
                 oversight_flags: r.oversight_flags,
+                parse_stats: r.parse_stats,
             })
         })
         // An indexed collect writes results in place; errors are surfaced afterwards.
@@ -177,7 +188,7 @@ pub fn evaluate(
         })
         .collect();
     Ok(Evaluation {
-        policies: config.policies.clone(),
+        policies: config.policies.iter().map(PolicyChoice::name).collect(),
         tiers: config.tiers.clone(),
         episodes_per_type: config.episodes_per_type,
         per_episode,
@@ -210,8 +221,16 @@ fn rate(bucket: &[&EpisodeRecord], hit: impl Fn(&EpisodeRecord) -> bool) -> f64 
 }
 
 /// Aggregates one bucket.
-pub fn aggregate(policy: PolicyKind, tier: Difficulty, bucket: &[&EpisodeRecord]) -> Aggregate {
+pub fn aggregate(policy: &'static str, tier: Difficulty, bucket: &[&EpisodeRecord]) -> Aggregate {
     let rogue: Vec<&EpisodeRecord> = bucket.iter().copied().filter(|r| r.had_rogue).collect();
+    let parse = bucket.iter().filter_map(|r| r.parse_stats).fold(
+        None,
+        |acc: Option<chaosops_roles::ParseStats>, s| {
+            let mut total = acc.unwrap_or_default();
+            total.merge(&s);
+            Some(total)
+        },
+    );
     Aggregate {
         policy,
         tier,
@@ -228,6 +247,7 @@ pub fn aggregate(policy: PolicyKind, tier: Difficulty, bucket: &[&EpisodeRecord]
         mean_reward: mean(bucket.iter().map(|r| r.cumulative_reward)).unwrap_or(0.0),
         median_reward: median(bucket.iter().map(|r| r.cumulative_reward).collect()),
         mean_wrong_fixes: mean(bucket.iter().map(|r| f64::from(r.wrong_fixes))).unwrap_or(0.0),
+        parse_failure_rate: parse.map(|p| p.failure_rate()),
     }
 }
 
@@ -263,7 +283,7 @@ pub fn render_summary(eval: &Evaluation) -> String {
         let _ = writeln!(
             out,
             "{:<10} {:<7} {:>8} {:>8.2} {:>6} {:>9} {:>9.2} {:>11.2} {:>9.2} {:>11.2}",
-            a.policy.as_str(),
+            a.policy,
             a.tier.as_str(),
             a.episodes,
             a.success_rate,
@@ -284,7 +304,7 @@ pub fn render_summary(eval: &Evaluation) -> String {
     );
     let _ = write!(out, "{:<22}", "failure_type");
     for p in &eval.policies {
-        let _ = write!(out, " {:>20}", p.as_str());
+        let _ = write!(out, " {p:>20}");
     }
     let _ = writeln!(out);
     for f in failures {

@@ -6,7 +6,7 @@
 //! let registry = chaosops_cli::registry().unwrap();
 //! let line = r#"{"scenario": {"failure_type": "db_deadlock", "seed": 1},
 //!               "actions": [{"action_type": "restart", "target": "db"}]}"#;
-//! let replay = chaosops_cli::replay::replay_line(registry, line).unwrap();
+//! let replay = chaosops_cli::replay::replay_line(registry, &Default::default(), line).unwrap();
 //! assert!(replay.final_state.resolved);
 //! ```
 #![deny(missing_docs)]
@@ -14,7 +14,9 @@
 pub mod bench;
 pub mod eval;
 pub mod list;
+pub mod llm_policy;
 pub mod plots;
+pub mod policy;
 pub mod replay;
 pub mod schema;
 pub mod serve;

@@ -9,11 +9,15 @@ use std::io::IsTerminal;
 
 use anyhow::{bail, Context};
 use chaosops_cli::eval::{EvalConfig, MAX_EPISODES_PER_TYPE};
+use chaosops_cli::llm_policy::LlmConfig;
+use chaosops_cli::policy::{PolicyChoice, PolicyName};
 use chaosops_cli::{bench, eval, list, plots, registry, replay, serve, transcript};
+use chaosops_model::Role;
 use chaosops_model::{Difficulty, FailureId, ScenarioSpec, DEFAULT_MAX_STEPS};
-use chaosops_roles::{run_episode, PolicyKind, RunOptions, Team};
-use clap::{Parser, Subcommand};
+use chaosops_roles::{run_episode, PolicyKind, RunOptions};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::Arc;
 
 /// ChaosOps: a deterministic production-incident simulator for training and
 /// evaluating incident-response agents.
@@ -22,6 +26,85 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Output format of `chaosops schema`.
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaFormat {
+    /// The action's JSON schema.
+    JsonSchema,
+    /// OpenAI-style function-calling tools.
+    Openai,
+    /// Anthropic-style tools.
+    Anthropic,
+}
+
+/// How to reach a model for `--policy llm`.
+#[derive(Args)]
+struct LlmArgs {
+    /// OpenAI-compatible endpoint: a base URL such as http://127.0.0.1:8080/v1, or the full
+    /// chat-completions URL.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Model name sent with each request.
+    #[arg(long)]
+    model: Option<String>,
+    /// Environment variable holding the API key (sent as a bearer token when set).
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    api_key_env: String,
+    /// Seconds before one model request times out.
+    #[arg(long, default_value_t = 60.0)]
+    llm_timeout: f64,
+    /// Attempts per turn (a reminder is appended after an unusable reply) before the noop fallback.
+    #[arg(long, default_value_t = 3)]
+    llm_attempts: u32,
+    /// Largest reply, in tokens.
+    #[arg(long, default_value_t = 256)]
+    llm_max_tokens: u32,
+    /// Sampling temperature.
+    #[arg(long, default_value_t = 0.0)]
+    llm_temperature: f64,
+}
+
+impl LlmArgs {
+    /// The model settings, when both an endpoint and a model were given.
+    fn config(&self) -> anyhow::Result<Option<Arc<LlmConfig>>> {
+        let (Some(endpoint), Some(model)) = (&self.endpoint, &self.model) else {
+            if self.endpoint.is_some() != self.model.is_some() {
+                bail!("--endpoint and --model go together");
+            }
+            return Ok(None);
+        };
+        if !(self.llm_timeout.is_finite() && self.llm_timeout > 0.0 && self.llm_timeout <= 3600.0) {
+            bail!(
+                "--llm-timeout {} is out of range; allowed: more than 0 up to 3600 seconds",
+                self.llm_timeout
+            );
+        }
+        if !(1..=20).contains(&self.llm_attempts) {
+            bail!(
+                "--llm-attempts {} is out of range; allowed: 1..=20",
+                self.llm_attempts
+            );
+        }
+        if !(self.llm_temperature.is_finite() && (0.0..=2.0).contains(&self.llm_temperature)) {
+            bail!(
+                "--llm-temperature {} is out of range; allowed: 0..=2",
+                self.llm_temperature
+            );
+        }
+        Ok(Some(Arc::new(LlmConfig {
+            endpoint: endpoint.clone(),
+            model: model.clone(),
+            api_key: std::env::var(&self.api_key_env)
+                .ok()
+                .filter(|k| !k.is_empty()),
+            timeout: std::time::Duration::from_secs_f64(self.llm_timeout),
+            attempts: self.llm_attempts,
+            max_tokens: self.llm_max_tokens.clamp(1, 32_768),
+            temperature: self.llm_temperature,
+        })))
+    }
 }
 
 #[derive(Subcommand)]
@@ -42,11 +125,19 @@ enum Command {
     /// and the others still run; the exit status is 1 if any line failed. Blank lines are
     /// skipped. Limits: lines up to 1 MiB, max_steps up to 1000, messages up to 2048 bytes,
     /// names up to 64 bytes, |replicas| up to 1000.
+    ///
+    /// A line may end with "completion": "<model text>": after the actions, the text is
+    /// parsed into the next turn's action and applied, and the output line adds "parse"
+    /// ({"outcome": "parsed"} or {"outcome": "fallback", "reason"}), "step" (that turn's
+    /// record) and "blended_reward" (team weight W: W x team + (1 - W) x oversight).
     Replay {
         /// Input file; standard input when absent or "-".
         file: Option<PathBuf>,
+        /// Team weight of the blended reward of a completion, in [0, 1].
+        #[arg(long, default_value_t = 0.6)]
+        team_weight: f64,
     },
-    /// Play one episode with a scripted policy in every seat and print a transcript.
+    /// Play one episode with one policy in every seat and print a transcript.
     Run {
         /// Failure type to inject (see `chaosops list`).
         #[arg(long)]
@@ -60,21 +151,23 @@ enum Command {
         /// Step budget (1..=1000).
         #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
         max_steps: u32,
-        /// Policy for every role: oracle, heuristic, random or noop.
+        /// Policy for every role: oracle, heuristic, random, noop or llm.
         #[arg(long, default_value = "oracle")]
-        policy: PolicyKind,
+        policy: PolicyName,
         /// Print the full episode result (with every observation) as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        llm: LlmArgs,
     },
     /// Evaluate policies on every tier's curriculum list and write a report.
     ///
     /// Writes evaluation.json, evaluation_summary.txt (also printed), reward_by_tier.svg and
     /// rogue_vs_mttr.svg to the output folder. Results are identical whatever --jobs is.
     Eval {
-        /// Policies to evaluate, space or comma separated: oracle heuristic random noop.
+        /// Policies to evaluate, space or comma separated: oracle heuristic random noop llm.
         #[arg(long, num_args = 1.., value_delimiter = ',', default_values = ["oracle", "heuristic", "random"])]
-        policies: Vec<PolicyKind>,
+        policies: Vec<PolicyName>,
         /// Tiers to evaluate, space or comma separated: easy medium hard.
         #[arg(long, num_args = 1.., value_delimiter = ',', default_values = ["easy", "medium", "hard"])]
         tiers: Vec<Difficulty>,
@@ -87,6 +180,8 @@ enum Command {
         /// Worker threads; defaults to the number of cores.
         #[arg(long)]
         jobs: Option<usize>,
+        #[command(flatten)]
+        llm: LlmArgs,
     },
     /// Measure throughput: for each built-in failure type, N hard episodes of at most 25
     /// steps, every step through the full environment including the next observation.
@@ -113,6 +208,27 @@ enum Command {
         /// --server one {"clients", "steps", "seconds", "steps_per_sec"} object per line.
         #[arg(long)]
         json: bool,
+    },
+    /// Print the action's JSON schema, or tool specs for function-calling APIs.
+    Schema {
+        /// json-schema (the action), openai (a `tools` array) or anthropic (a `tools` array).
+        #[arg(long, value_enum, default_value_t = SchemaFormat::JsonSchema)]
+        format: SchemaFormat,
+    },
+    /// Print the prompt a role gets at reset: its system prompt and its rendered view.
+    Prompt {
+        /// Failure type to inject (see `chaosops list`).
+        #[arg(long)]
+        failure: String,
+        /// Difficulty: easy, medium or hard.
+        #[arg(long, default_value = "easy")]
+        difficulty: Difficulty,
+        /// Scenario seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Whose prompt: sre (the first to act), dev, manager or oversight.
+        #[arg(long, default_value = "sre")]
+        role: Role,
     },
     /// Serve the environment over the OpenEnv protocol: WebSocket sessions at /ws, and
     /// /health, /schema, /metadata, /state, POST /reset and POST /step over HTTP.
@@ -167,15 +283,19 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { file } => {
+        Command::Replay { file, team_weight } => {
+            if !(team_weight.is_finite() && (0.0..=1.0).contains(&team_weight)) {
+                bail!("--team-weight {team_weight} is out of range; allowed: 0..=1");
+            }
+            let options = replay::ReplayOptions { team_weight };
             let out = BufWriter::new(stdout.lock());
             let summary = match file.filter(|f| f.as_os_str() != "-") {
                 Some(path) => {
                     let f = File::open(&path)
                         .with_context(|| format!("cannot open {}", path.display()))?;
-                    replay::replay_stream(registry, BufReader::new(f), out)?
+                    replay::replay_stream(registry, &options, BufReader::new(f), out)?
                 }
-                None => replay::replay_stream(registry, io::stdin().lock(), out)?,
+                None => replay::replay_stream(registry, &options, io::stdin().lock(), out)?,
             };
             if summary.errors > 0 {
                 eprintln!(
@@ -193,7 +313,10 @@ fn run() -> anyhow::Result<ExitCode> {
             max_steps,
             policy,
             json,
+            llm,
         } => {
+            let policy = PolicyChoice::resolve(policy, llm.config()?.as_ref())
+                .map_err(anyhow::Error::msg)?;
             let spec = ScenarioSpec {
                 failure_type: FailureId::from(failure),
                 seed,
@@ -201,7 +324,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 max_steps,
             };
             let scenario = registry.scenario(&spec)?;
-            let mut team = Team::uniform(policy, seed);
+            let mut team = policy.team(seed, registry);
             let options = RunOptions {
                 record_observations: json,
                 ..RunOptions::default()
@@ -212,7 +335,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 serde_json::to_writer_pretty(&mut out, &result)?;
                 writeln!(out)?;
             } else {
-                write!(out, "{}", transcript::render(&result, policy.as_str()))?;
+                write!(out, "{}", transcript::render(&result, policy.name()))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -222,7 +345,14 @@ fn run() -> anyhow::Result<ExitCode> {
             episodes_per_type,
             out_dir,
             jobs,
+            llm,
         } => {
+            let llm = llm.config()?;
+            let policies = dedup(policies)
+                .into_iter()
+                .map(|p| PolicyChoice::resolve(p, llm.as_ref()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
             if !(1..=MAX_EPISODES_PER_TYPE).contains(&episodes_per_type) {
                 bail!("--episodes-per-type {episodes_per_type} is out of range; allowed: 1..={MAX_EPISODES_PER_TYPE}");
             }
@@ -230,7 +360,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 bail!("--jobs 0 is out of range; use 1 or more");
             }
             let config = EvalConfig {
-                policies: dedup(policies),
+                policies,
                 tiers: dedup(tiers),
                 episodes_per_type,
                 ..EvalConfig::default()
@@ -335,6 +465,50 @@ fn run() -> anyhow::Result<ExitCode> {
                 server.await??;
                 anyhow::Ok(())
             })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema { format } => {
+            let value = match format {
+                SchemaFormat::JsonSchema => chaosops_llm::action_schema(registry),
+                SchemaFormat::Openai => chaosops_llm::openai_tools(registry),
+                SchemaFormat::Anthropic => chaosops_llm::anthropic_tools(registry),
+            };
+            let mut out = stdout.lock();
+            serde_json::to_writer_pretty(&mut out, &value)?;
+            writeln!(out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Prompt {
+            failure,
+            difficulty,
+            seed,
+            role,
+        } => {
+            let spec = ScenarioSpec {
+                failure_type: FailureId::from(failure),
+                seed,
+                difficulty,
+                max_steps: DEFAULT_MAX_STEPS,
+            };
+            let scenario = registry.scenario(&spec)?;
+            let env =
+                chaosops_sim::Environment::new(registry, &scenario, Default::default(), None)?;
+            let observation = chaosops_model::Observation {
+                view: env.simulator().project_view(role),
+                turn_role: role,
+                ..env.observation()
+            };
+            let ids: Vec<&str> = registry.ids().collect();
+            let system = chaosops_llm::system_prompt(role, &ids);
+            let user = chaosops_llm::render_observation(&observation);
+            let mut out = stdout.lock();
+            writeln!(out, "=== system ===\n{system}\n\n=== user ===\n{user}")?;
+            eprintln!(
+                "(about {} tokens: system {}, user {}; estimated at 4 bytes a token)",
+                chaosops_llm::estimate_tokens(&system) + chaosops_llm::estimate_tokens(&user),
+                chaosops_llm::estimate_tokens(&system),
+                chaosops_llm::estimate_tokens(&user)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve {

@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use chaosops_model::Difficulty;
-use chaosops_roles::PolicyKind;
 use plotters::prelude::*;
 
 use crate::eval::Evaluation;
@@ -69,7 +68,7 @@ pub fn reward_by_tier(eval: &Evaluation, path: &Path) -> PlotResult {
         let c = color(pi);
         chart
             .draw_series(LineSeries::new(points.clone(), c.stroke_width(3)))?
-            .label(policy.as_str())
+            .label(*policy)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 5, c.filled())))?;
     }
@@ -88,7 +87,7 @@ pub fn reward_by_tier(eval: &Evaluation, path: &Path) -> PlotResult {
 pub fn rogue_vs_mttr(eval: &Evaluation, path: &Path) -> PlotResult {
     let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
     root.fill(&WHITE)?;
-    let points: Vec<(PolicyKind, f64, f64)> = eval
+    let points: Vec<(&str, f64, f64)> = eval
         .aggregates
         .iter()
         .filter(|a| a.tier == Difficulty::Hard)
@@ -120,10 +119,10 @@ pub fn rogue_vs_mttr(eval: &Evaluation, path: &Path) -> PlotResult {
         let c = color(eval.policies.iter().position(|p| p == policy).unwrap_or(i));
         chart
             .draw_series(std::iter::once(Circle::new((*x, *y), 8, c.filled())))?
-            .label(policy.as_str())
+            .label(*policy)
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
         chart.draw_series(std::iter::once(Text::new(
-            policy.as_str().to_owned(),
+            policy.to_string(),
             (*x + 0.02, *y + max_mttr * 0.03),
             ("sans-serif", 16),
         )))?;

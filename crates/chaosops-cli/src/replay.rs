@@ -2,7 +2,8 @@
 
 use std::io::{self, BufRead, Write};
 
-use chaosops_model::{Action, ScenarioSpec, State, StepRecord};
+use chaosops_llm::ParseOutcome;
+use chaosops_model::{blend, Action, ScenarioSpec, State, StepRecord};
 use chaosops_sim::{Environment, Registry, RewardConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -10,12 +11,28 @@ use serde_json::value::RawValue;
 /// Longest accepted input line, in bytes.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
-/// One input line: a scenario and the actions to apply in order.
+/// How to replay.
+#[derive(Clone, Copy, Debug)]
+pub struct ReplayOptions {
+    /// Team weight of a completion's blended reward, in [0, 1].
+    pub team_weight: f64,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions { team_weight: 0.6 }
+    }
+}
+
+/// One input line: a scenario, the actions to apply in order, and optionally a model's
+/// completion for the turn that follows.
 #[derive(Deserialize)]
 struct Episode<'a> {
     scenario: ScenarioSpec,
-    #[serde(borrow)]
+    #[serde(borrow, default)]
     actions: Vec<&'a RawValue>,
+    #[serde(default)]
+    completion: Option<String>,
 }
 
 /// A line may also wrap the episode as `{"input": {...}}`, as the conformance file does.
@@ -25,17 +42,41 @@ struct Wrapped<'a> {
     input: &'a RawValue,
 }
 
+/// What the parser made of a completion, with the fields it had to drop.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ParseReport {
+    /// Parsed, or fallback with the reason.
+    #[serde(flatten)]
+    pub outcome: ParseOutcome,
+    /// Fields present in the completion but dropped (bad replicas, unknown failure type...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<String>,
+}
+
 /// The output of one replayed line.
 #[derive(Serialize)]
 pub struct Replay {
-    /// One record per applied action.
+    /// One record per applied action (the completion's turn last, when there is one).
     pub steps: Vec<StepRecord>,
     /// The state after the last action.
     pub final_state: State,
+    /// How the completion was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse: Option<ParseReport>,
+    /// The completion turn's record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepRecord>,
+    /// The completion turn's blended reward: W x team + (1 - W) x oversight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blended_reward: Option<f64>,
 }
 
 /// Replays one input line (without its line number in errors).
-pub fn replay_line(registry: &'static Registry, line: &str) -> Result<Replay, String> {
+pub fn replay_line(
+    registry: &'static Registry,
+    options: &ReplayOptions,
+    line: &str,
+) -> Result<Replay, String> {
     let episode: Episode<'_> = match serde_json::from_str::<Wrapped<'_>>(line) {
         Ok(wrapped) => serde_json::from_str(wrapped.input.get()),
         Err(_) => serde_json::from_str(line),
@@ -68,9 +109,36 @@ pub fn replay_line(registry: &'static Registry, line: &str) -> Result<Replay, St
             .map_err(|e| format!("actions[{i}]: {e}"))?;
         steps.push(record);
     }
+    let (mut parse, mut step, mut blended_reward) = (None, None, None);
+    if let Some(text) = &episode.completion {
+        if env.is_done() {
+            return Err(format!(
+                "completion: the episode ended at step {} before the completion's turn",
+                env.state().step_count
+            ));
+        }
+        let parsed = chaosops_llm::parse_action(text, registry);
+        let record = env
+            .step_record(&parsed.action)
+            .map_err(|e| format!("completion: {e}"))?;
+        steps.push(record);
+        parse = Some(ParseReport {
+            outcome: parsed.outcome,
+            dropped: parsed.dropped,
+        });
+        blended_reward = Some(blend(
+            record.team_reward,
+            record.oversight_reward,
+            options.team_weight,
+        ));
+        step = Some(record);
+    }
     Ok(Replay {
         steps,
         final_state: env.state().clone(),
+        parse,
+        step,
+        blended_reward,
     })
 }
 
@@ -123,6 +191,7 @@ fn read_bounded_line(input: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<
 /// Bad lines get `{"error": "line N: ..."}` and the rest still run.
 pub fn replay_stream(
     registry: &'static Registry,
+    options: &ReplayOptions,
     mut input: impl BufRead,
     mut output: impl Write,
 ) -> io::Result<ReplaySummary> {
@@ -139,7 +208,7 @@ pub fn replay_stream(
             match std::str::from_utf8(&buf) {
                 Err(e) => Err(format!("line is not valid UTF-8: {e}")),
                 Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => replay_line(registry, text),
+                Ok(text) => replay_line(registry, options, text),
             }
         };
         match result {

@@ -3,6 +3,7 @@
 mod conformance;
 mod eval;
 mod list;
+mod llm;
 mod properties;
 mod replay_errors;
 mod serve;

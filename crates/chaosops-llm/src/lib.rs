@@ -2,14 +2,16 @@
 //! and how its text becomes an action.
 //!
 //! - [`system_prompt`] and [`render_observation`]: one system prompt per role and a
-//!   compact rendering of the role's view (about 250-450 tokens per turn in all).
+//!   compact rendering of the role's view: about 320-510 tokens per turn at reset
+//!   (system prompt about 280, view 45-225; estimated at four bytes a token).
 //! - [`parse_action`] and [`StreamParser`]: model text to an [`Action`], tolerant of
 //!   prose, code fences and nested arguments; strict about JSON (a trailing comma is a
 //!   parse failure); always reporting [`ParseOutcome`].
 //! - [`ask_with_retries`]: N attempts with a reminder, then the fallback.
 //! - [`action_schema`], [`openai_tools`], [`anthropic_tools`]: for function calling.
 //!
-//! Pure: no IO. Depends on chaosops-model, chaosops-sim and serde_json.
+//! Pure: no IO. Depends on chaosops-model, chaosops-sim, chaosops-roles (for the
+//! shared `ParseStats`) and serde_json.
 //!
 //! ```
 //! # chaosops_failures::link(); chaosops_roles::link();

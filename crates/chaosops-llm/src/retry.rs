@@ -1,7 +1,7 @@
 //! Asking a model again when its reply cannot be used.
 
+pub use chaosops_roles::ParseStats;
 use chaosops_sim::Registry;
-use serde::Serialize;
 
 use crate::parser::{fallback_action, parse_action, ParseOutcome, Parsed};
 use crate::prompt::retry_reminder;
@@ -15,39 +15,12 @@ pub struct Attempted {
     pub attempts: u32,
 }
 
-/// Counters a trainer wants: turns, retries, fallbacks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ParseStats {
-    /// Turns asked of the model.
-    pub turns: u64,
-    /// Extra attempts after an unusable reply.
-    pub retries: u64,
-    /// Turns that ended with the fallback action.
-    pub fallbacks: u64,
-}
-
-impl ParseStats {
-    /// Adds one turn's result.
-    pub fn record(&mut self, a: &Attempted) {
-        self.turns += 1;
-        self.retries += u64::from(a.attempts.saturating_sub(1));
-        self.fallbacks += u64::from(a.parsed.outcome.is_fallback());
-    }
-
-    /// Adds another set of counters.
-    pub fn merge(&mut self, other: &ParseStats) {
-        self.turns += other.turns;
-        self.retries += other.retries;
-        self.fallbacks += other.fallbacks;
-    }
-
-    /// Fraction of turns that fell back (0 when there were none).
-    pub fn failure_rate(&self) -> f64 {
-        if self.turns == 0 {
-            0.0
-        } else {
-            self.fallbacks as f64 / self.turns as f64
-        }
+impl Attempted {
+    /// Adds this turn to `stats`.
+    pub fn record_into(&self, stats: &mut ParseStats) {
+        stats.turns += 1;
+        stats.retries += u64::from(self.attempts.saturating_sub(1));
+        stats.fallbacks += u64::from(self.parsed.outcome.is_fallback());
     }
 }
 
@@ -131,7 +104,7 @@ mod tests {
             seen[1]
         );
         let mut stats = ParseStats::default();
-        stats.record(&a);
+        a.record_into(&mut stats);
         assert_eq!((stats.turns, stats.retries, stats.fallbacks), (1, 1, 0));
     }
 
@@ -149,7 +122,7 @@ mod tests {
             "fallback: no usable action after 2 attempt(s); last: request failed: timed out"
         );
         let mut stats = ParseStats::default();
-        stats.record(&a);
+        a.record_into(&mut stats);
         assert_eq!(stats.failure_rate(), 1.0);
     }
 }

@@ -34,7 +34,7 @@ mod sre;
 
 pub use heuristic::{unhealthiest, HeuristicPolicy, INVESTIGATE_PROBABILITY};
 pub use oracle::OraclePolicy;
-pub use policy::{EpisodeStart, NoopPolicy, Policy, PolicyKind, Team};
+pub use policy::{EpisodeStart, NoopPolicy, ParseStats, Policy, PolicyKind, Team};
 pub use random::RandomPolicy;
 pub use runner::{run_episode, run_episode_with, EpisodeResult, EpisodeStep, RunOptions};
 

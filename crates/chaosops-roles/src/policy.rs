@@ -19,6 +19,35 @@ pub struct EpisodeStart<'a> {
     pub failure: &'static dyn FailureInjector,
 }
 
+/// Counters of a policy that reads model text: turns asked, retries, fallbacks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ParseStats {
+    /// Turns asked of the model.
+    pub turns: u64,
+    /// Extra attempts after an unusable reply.
+    pub retries: u64,
+    /// Turns that ended with the fallback action.
+    pub fallbacks: u64,
+}
+
+impl ParseStats {
+    /// Adds another set of counters.
+    pub fn merge(&mut self, other: &ParseStats) {
+        self.turns += other.turns;
+        self.retries += other.retries;
+        self.fallbacks += other.fallbacks;
+    }
+
+    /// Fraction of turns that fell back (0 when there were none).
+    pub fn failure_rate(&self) -> f64 {
+        if self.turns == 0 {
+            0.0
+        } else {
+            self.fallbacks as f64 / self.turns as f64
+        }
+    }
+}
+
 /// Chooses an action for a role from that role's observation.
 pub trait Policy: Send {
     /// A short name for reports.
@@ -27,6 +56,10 @@ pub trait Policy: Send {
     fn begin_episode(&mut self, _start: &EpisodeStart<'_>) {}
     /// The action of `role`, which sees `observation`.
     fn act(&mut self, observation: &Observation<'_>, role: Role) -> Action;
+    /// Parse counters since the episode began, for policies that read model text.
+    fn parse_stats(&self) -> Option<ParseStats> {
+        None
+    }
 }
 
 /// Does nothing, every turn: the floor every policy should beat.
@@ -134,6 +167,23 @@ impl Team {
     /// The policy in `role`'s seat.
     pub fn policy(&mut self, role: Role) -> &mut dyn Policy {
         &mut *self.0[role.index()]
+    }
+
+    /// A team whose seat for each role is built by `seat`.
+    pub fn from_fn(mut seat: impl FnMut(Role) -> Box<dyn Policy>) -> Self {
+        Team(std::array::from_fn(|i| seat(Role::ALL[i])))
+    }
+
+    /// The parse counters of every seat that keeps them, summed; `None` when no seat does.
+    pub fn parse_stats(&self) -> Option<ParseStats> {
+        self.0
+            .iter()
+            .filter_map(|p| p.parse_stats())
+            .fold(None, |acc, s| {
+                let mut total = acc.unwrap_or_default();
+                total.merge(&s);
+                Some(total)
+            })
     }
 
     /// Tells every seat a new episode starts.

@@ -8,7 +8,7 @@ use chaosops_model::{
 use chaosops_sim::{Environment, Registry, RewardConfig, SimError};
 use serde::Serialize;
 
-use crate::policy::{EpisodeStart, Team};
+use crate::policy::{EpisodeStart, ParseStats, Team};
 
 /// How to run an episode.
 #[derive(Clone, Copy, Debug, Default)]
@@ -71,6 +71,9 @@ pub struct EpisodeResult {
     pub declared_root_cause: Option<FailureId>,
     /// The rogue agent of the scenario (ground truth, for analysis).
     pub rogue_agent: Option<FleetAgent>,
+    /// Parse counters of seats that read model text; absent for scripted teams.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse_stats: Option<ParseStats>,
 }
 
 impl EpisodeResult {
@@ -151,5 +154,6 @@ pub fn run_episode_with(
         oversight_flags: state.oversight_flags.clone(),
         declared_root_cause: state.declared_root_cause.clone(),
         rogue_agent: state.rogue_fleet_agent,
+        parse_stats: team.parse_stats(),
     })
 }
