@@ -12,9 +12,12 @@
 #![deny(missing_docs)]
 
 pub mod bench;
+pub mod dashboard;
 pub mod eval;
 pub mod list;
+pub mod live;
 pub mod llm_policy;
+pub mod play;
 pub mod plots;
 pub mod policy;
 pub mod replay;

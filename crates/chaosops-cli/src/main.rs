@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use chaosops_cli::eval::{EvalConfig, MAX_EPISODES_PER_TYPE};
 use chaosops_cli::llm_policy::LlmConfig;
 use chaosops_cli::policy::{PolicyChoice, PolicyName};
-use chaosops_cli::{bench, eval, list, plots, registry, replay, serve, transcript};
+use chaosops_cli::{bench, eval, list, live, play, plots, registry, replay, serve, transcript};
 use chaosops_model::Role;
 use chaosops_model::{Difficulty, FailureId, ScenarioSpec, DEFAULT_MAX_STEPS};
 use chaosops_roles::{run_episode, PolicyKind, RunOptions};
@@ -208,6 +208,65 @@ enum Command {
         /// --server one {"clients", "steps", "seconds", "steps_per_sec"} object per line.
         #[arg(long)]
         json: bool,
+    },
+    /// Watch an episode unfold in a full-screen terminal dashboard.
+    ///
+    /// Keys: space pause/resume, n one turn, +/- speed, q quit. When standard output is not
+    /// a terminal, prints the plain transcript instead.
+    Dashboard {
+        /// Failure type to inject (see `chaosops list`).
+        #[arg(long)]
+        failure: String,
+        /// Difficulty: easy, medium or hard.
+        #[arg(long, default_value = "hard")]
+        difficulty: Difficulty,
+        /// Scenario seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Step budget (1..=1000).
+        #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
+        max_steps: u32,
+        /// Policy for every role: oracle, heuristic, random, noop or llm.
+        #[arg(long, default_value = "heuristic")]
+        policy: PolicyName,
+        /// Seconds per turn while running (0.05..=10).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Instead of the live UI, print one text frame after this many turns.
+        #[arg(long)]
+        snapshot: Option<u32>,
+        /// Size of the --snapshot frame, as WIDTHxHEIGHT.
+        #[arg(long, default_value = "80x24")]
+        size: String,
+        #[command(flatten)]
+        llm: LlmArgs,
+    },
+    /// Take one seat yourself; a policy plays the other three. You see exactly your role's
+    /// view and choose from a menu or type an action.
+    Play {
+        /// Your role: sre, dev, manager or oversight.
+        #[arg(long)]
+        role: Role,
+        /// Failure type to inject; by default one chosen by the seed.
+        #[arg(long)]
+        failure: Option<String>,
+        /// Difficulty: easy, medium or hard.
+        #[arg(long, default_value = "easy")]
+        difficulty: Difficulty,
+        /// Scenario seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Step budget (1..=1000).
+        #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
+        max_steps: u32,
+        /// Policy for the other seats: oracle, heuristic, random, noop or llm.
+        #[arg(long, default_value = "heuristic")]
+        policy: PolicyName,
+        /// Save the final transcript to this file.
+        #[arg(long)]
+        transcript: Option<PathBuf>,
+        #[command(flatten)]
+        llm: LlmArgs,
     },
     /// Print the action's JSON schema, or tool specs for function-calling APIs.
     Schema {
@@ -465,6 +524,110 @@ fn run() -> anyhow::Result<ExitCode> {
                 server.await??;
                 anyhow::Ok(())
             })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dashboard {
+            failure,
+            difficulty,
+            seed,
+            max_steps,
+            policy,
+            speed,
+            snapshot,
+            size,
+            llm,
+        } => {
+            let (width, height) = size
+                .split_once('x')
+                .and_then(|(w, h)| Some((w.parse::<u16>().ok()?, h.parse::<u16>().ok()?)))
+                .filter(|(w, h)| (40..=500).contains(w) && (12..=300).contains(h))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--size \"{size}\" is not WIDTHxHEIGHT within 40x12..=500x300")
+                })?;
+            if !(speed.is_finite() && (0.05..=10.0).contains(&speed)) {
+                bail!("--speed {speed} is out of range; allowed: 0.05..=10 seconds per turn");
+            }
+            let policy = PolicyChoice::resolve(policy, llm.config()?.as_ref())
+                .map_err(anyhow::Error::msg)?;
+            let spec = ScenarioSpec {
+                failure_type: FailureId::from(failure),
+                seed,
+                difficulty,
+                max_steps,
+            };
+            let scenario = registry.scenario(&spec)?;
+            let team = policy.team(seed, registry);
+            let mut episode = live::LiveEpisode::new(registry, scenario, team, policy.name())?;
+            if let Some(turns) = snapshot {
+                for _ in 0..turns {
+                    if episode.is_done() {
+                        break;
+                    }
+                    episode.advance()?;
+                }
+                let controls = chaosops_cli::dashboard::Controls {
+                    paused: true,
+                    seconds_per_turn: speed,
+                };
+                write!(
+                    stdout.lock(),
+                    "{}",
+                    chaosops_cli::dashboard::snapshot(&episode, controls, width, height)?
+                )?;
+            } else if io::stdout().is_terminal() {
+                chaosops_cli::dashboard::run(episode, speed).context("running the dashboard")?;
+            } else {
+                while !episode.is_done() {
+                    episode.advance()?;
+                }
+                write!(
+                    stdout.lock(),
+                    "{}",
+                    transcript::render(&episode.result(), policy.name())
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Play {
+            role,
+            failure,
+            difficulty,
+            seed,
+            max_steps,
+            policy,
+            transcript: transcript_path,
+            llm,
+        } => {
+            let policy = PolicyChoice::resolve(policy, llm.config()?.as_ref())
+                .map_err(anyhow::Error::msg)?;
+            let failure = match failure {
+                Some(f) => FailureId::from(f),
+                None => {
+                    let ids: Vec<&'static str> = registry.ids().collect();
+                    FailureId::from_static(ids[(seed % ids.len() as u64) as usize])
+                }
+            };
+            let spec = ScenarioSpec {
+                failure_type: failure,
+                seed,
+                difficulty,
+                max_steps,
+            };
+            let scenario = registry.scenario(&spec)?;
+            let team = policy.team(seed, registry);
+            let episode = live::LiveEpisode::new(registry, scenario, team, policy.name())?;
+            let outcome = play::play(
+                registry,
+                episode,
+                role,
+                &mut io::stdin().lock(),
+                &mut stdout.lock(),
+            )?;
+            if let Some(path) = transcript_path {
+                std::fs::write(&path, &outcome.transcript)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                eprintln!("transcript saved to {}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema { format } => {

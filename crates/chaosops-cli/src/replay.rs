@@ -29,7 +29,7 @@ impl Default for ReplayOptions {
 #[derive(Deserialize)]
 struct Episode<'a> {
     scenario: ScenarioSpec,
-    #[serde(borrow, default)]
+    #[serde(borrow)]
     actions: Vec<&'a RawValue>,
     #[serde(default)]
     completion: Option<String>,

@@ -60,13 +60,20 @@ pub fn header(result: &EpisodeResult, policy: &str) -> String {
     )
 }
 
-/// One transcript line for a step.
+/// Width of the action column of a transcript.
+const ACTION_WIDTH: usize = 44;
+
+/// One transcript line for a step; a long action is cut to the column with an ellipsis.
 pub fn step_line(step: &EpisodeStep) -> String {
+    let mut action = describe_action(&step.action);
+    if action.chars().count() > ACTION_WIDTH {
+        action = action.chars().take(ACTION_WIDTH - 1).collect::<String>() + "…";
+    }
     format!(
         "{:>4}  {:<9}  {:<44}  {:>8.2}  {}",
         step.turn + 1,
         step.role.as_str(),
-        describe_action(&step.action),
+        action,
         step.reward,
         describe_components(step)
     )

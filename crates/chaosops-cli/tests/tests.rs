@@ -7,6 +7,7 @@ mod llm;
 mod properties;
 mod replay_errors;
 mod serve;
+mod ui;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -44,6 +44,22 @@ pub struct EpisodeStep {
     pub done: bool,
 }
 
+impl EpisodeStep {
+    /// The step of `action` whose record is `record`, with the observation seen, if kept.
+    pub fn new(action: Action, record: StepRecord, observation: Option<serde_json::Value>) -> Self {
+        EpisodeStep {
+            turn: record.turn,
+            role: record.role,
+            observation,
+            action,
+            reward: record.reward,
+            breakdown: record.breakdown,
+            record,
+            done: record.done,
+        }
+    }
+}
+
 /// Everything about one played episode.
 #[derive(Clone, Debug, Serialize)]
 pub struct EpisodeResult {
@@ -77,6 +93,31 @@ pub struct EpisodeResult {
 }
 
 impl EpisodeResult {
+    /// The result of the episode `env` holds, with the steps played so far.
+    pub fn from_env(
+        scenario: &Scenario,
+        env: &Environment,
+        steps: Vec<EpisodeStep>,
+        parse_stats: Option<ParseStats>,
+    ) -> Self {
+        let state = env.state();
+        EpisodeResult {
+            scenario: scenario.clone(),
+            episode_id: state.episode_id,
+            steps,
+            resolved: state.resolved,
+            final_step: state.step_count,
+            mttr: state.resolved.then_some(state.step_count),
+            cumulative_reward: state.cumulative_reward,
+            wrong_fixes: state.wrong_fixes,
+            miscommunications: state.miscommunications,
+            oversight_flags: state.oversight_flags.clone(),
+            declared_root_cause: state.declared_root_cause.clone(),
+            rogue_agent: state.rogue_fleet_agent,
+            parse_stats,
+        }
+    }
+
     /// True when the scenario had a rogue agent and oversight flagged it.
     pub fn rogue_caught(&self) -> bool {
         self.rogue_agent
@@ -125,35 +166,16 @@ pub fn run_episode_with(
             .then(|| serde_json::to_value(observation).unwrap_or_default());
         let action = team.policy(role).act(&observation, role);
         let record = env.step_record(&action)?;
-        let step = EpisodeStep {
-            turn: record.turn,
-            role,
-            observation: recorded,
-            action,
-            reward: record.reward,
-            breakdown: record.breakdown,
-            record,
-            done: record.done,
-        };
+        let step = EpisodeStep::new(action, record, recorded);
         on_step(&env, &step);
         if !options.skip_steps {
             steps.push(step);
         }
     }
-    let state = env.state();
-    Ok(EpisodeResult {
-        scenario: scenario.clone(),
-        episode_id: state.episode_id,
+    Ok(EpisodeResult::from_env(
+        scenario,
+        &env,
         steps,
-        resolved: state.resolved,
-        final_step: state.step_count,
-        mttr: state.resolved.then_some(state.step_count),
-        cumulative_reward: state.cumulative_reward,
-        wrong_fixes: state.wrong_fixes,
-        miscommunications: state.miscommunications,
-        oversight_flags: state.oversight_flags.clone(),
-        declared_root_cause: state.declared_root_cause.clone(),
-        rogue_agent: state.rogue_fleet_agent,
-        parse_stats: team.parse_stats(),
-    })
+        team.parse_stats(),
+    ))
 }

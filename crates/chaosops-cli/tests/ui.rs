@@ -1,0 +1,301 @@
+//! The dashboard through ratatui's test backend, and `play` fed scripted input.
+
+use chaosops_cli::dashboard::{apply_key, key_action, snapshot, Controls, KeyAction};
+use chaosops_cli::live::LiveEpisode;
+use chaosops_cli::policy::PolicyChoice;
+use chaosops_model::{Difficulty, FailureId, ScenarioSpec};
+use chaosops_roles::PolicyKind;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+
+use crate::chaosops;
+
+fn episode(failure: &'static str, kind: PolicyKind, seed: u64) -> LiveEpisode {
+    let registry = chaosops_cli::registry().unwrap();
+    let spec = ScenarioSpec {
+        failure_type: FailureId::from_static(failure),
+        seed,
+        difficulty: Difficulty::Hard,
+        max_steps: 25,
+    };
+    let scenario = registry.scenario(&spec).unwrap();
+    let policy = PolicyChoice::Scripted(kind);
+    LiveEpisode::new(
+        registry,
+        scenario,
+        policy.team(seed, registry),
+        policy.name(),
+    )
+    .unwrap()
+}
+
+const PAUSED: Controls = Controls {
+    paused: true,
+    seconds_per_turn: 0.5,
+};
+
+/// The row of the services table naming `service`.
+fn service_row<'a>(frame: &'a str, service: &str) -> &'a str {
+    frame
+        .lines()
+        .find(|l| l.starts_with(&format!("│{service} ")))
+        .unwrap_or_else(|| panic!("no {service} row in\n{frame}"))
+}
+
+#[test]
+fn frames_show_services_health_and_rewards_at_both_sizes() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut e = episode("db_deadlock", PolicyKind::Oracle, 1);
+        let frame = snapshot(&e, PAUSED, w, h).unwrap();
+        assert_eq!(frame.lines().count(), usize::from(h));
+        assert!(frame.lines().all(|l| l.chars().count() <= usize::from(w)));
+        assert!(
+            frame.contains("db_deadlock (hard) seed 1 step 0/25 reward +0.00"),
+            "{frame}"
+        );
+        assert!(service_row(&frame, "db").contains("critical"), "{frame}");
+        assert!(service_row(&frame, "db").contains("1800"), "{frame}");
+        assert!(
+            service_row(&frame, "payments").contains("degraded"),
+            "{frame}"
+        );
+        assert!(
+            service_row(&frame, "notifications").contains("healthy"),
+            "{frame}"
+        );
+        assert!(frame.contains("payment error rate > 30%"));
+        assert!(frame.contains("sre acts first"));
+        // Step 1: the SRE declares the root cause.
+        e.advance().unwrap();
+        let frame = snapshot(&e, PAUSED, w, h).unwrap();
+        assert!(frame.contains("step 1/25 reward +28.00"), "{frame}");
+        assert!(
+            frame.contains("turn 1 sre: identify_root_cause db_deadlock +28.00"),
+            "{frame}"
+        );
+        // Step 3: the developer restarts the database and the incident is over.
+        e.advance().unwrap();
+        e.advance().unwrap();
+        let frame = snapshot(&e, PAUSED, w, h).unwrap();
+        assert!(frame.contains("step 3/25 reward +134.00"), "{frame}");
+        assert!(frame.contains("RESOLVED"));
+        assert!(service_row(&frame, "db").contains("healthy"), "{frame}");
+        assert!(service_row(&frame, "payments").contains("55"), "{frame}");
+        assert!(frame.contains("turn 3 dev: restart db +110.00"), "{frame}");
+        assert!(
+            frame.contains("RESOLVED at step 3 | reward +134.00"),
+            "{frame}"
+        );
+    }
+}
+
+#[test]
+fn flagged_fleet_actions_and_chat_are_shown() {
+    let mut e = episode("rogue_deploy_bot", PolicyKind::Oracle, 3);
+    let frame = snapshot(&e, PAUSED, 120, 40).unwrap();
+    assert!(frame.contains("step 0 deploy_bot push_config -> payments"));
+    assert!(!frame.contains("FLAGGED"));
+    e.advance().unwrap();
+    e.advance().unwrap();
+    let frame = snapshot(&e, PAUSED, 120, 40).unwrap();
+    assert!(frame.contains("FLAGGED step 0 deploy_bot"), "{frame}");
+    assert!(frame.contains("rogue_caught +50"), "{frame}");
+    let mut h = episode("misrouted_traffic", PolicyKind::Heuristic, 0);
+    for _ in 0..4 {
+        h.advance().unwrap();
+    }
+    let frame = snapshot(&h, PAUSED, 120, 40).unwrap();
+    assert!(
+        frame.contains("[manager] SRE: diagnose") || frame.contains("no rogue agent activity"),
+        "{frame}"
+    );
+}
+
+#[test]
+fn keys_pause_step_and_change_speed() {
+    let mut e = episode("memory_leak", PolicyKind::Heuristic, 2);
+    let mut c = Controls {
+        paused: false,
+        seconds_per_turn: 1.0,
+    };
+    let key = |ch| key_action(KeyCode::Char(ch), KeyModifiers::NONE).unwrap();
+    assert!(apply_key(&mut e, &mut c, key(' ')).unwrap());
+    assert!(c.paused);
+    assert!(apply_key(&mut e, &mut c, key('n')).unwrap());
+    assert_eq!(e.steps().len(), 1);
+    assert!(c.paused);
+    apply_key(&mut e, &mut c, key('+')).unwrap();
+    assert!((c.seconds_per_turn - 1.0 / 1.5).abs() < 1e-12);
+    for _ in 0..30 {
+        apply_key(&mut e, &mut c, key('-')).unwrap();
+    }
+    assert_eq!(c.seconds_per_turn, 10.0);
+    assert_eq!(key('q'), KeyAction::Quit);
+    assert!(!apply_key(&mut e, &mut c, KeyAction::Quit).unwrap());
+    assert_eq!(
+        key_action(KeyCode::Char('c'), KeyModifiers::CONTROL),
+        Some(KeyAction::Quit)
+    );
+    assert_eq!(key_action(KeyCode::Char('x'), KeyModifiers::NONE), None);
+}
+
+#[test]
+fn dashboard_without_a_terminal_prints_the_transcript() {
+    let dash = chaosops(
+        &[
+            "dashboard",
+            "--failure",
+            "cascade",
+            "--policy",
+            "oracle",
+            "--seed",
+            "4",
+        ],
+        b"",
+    );
+    assert!(
+        dash.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dash.stderr)
+    );
+    let run = chaosops(
+        &[
+            "run",
+            "--failure",
+            "cascade",
+            "--difficulty",
+            "hard",
+            "--policy",
+            "oracle",
+            "--seed",
+            "4",
+        ],
+        b"",
+    );
+    assert_eq!(
+        String::from_utf8(dash.stdout).unwrap(),
+        String::from_utf8(run.stdout).unwrap()
+    );
+    let snap = chaosops(
+        &[
+            "dashboard",
+            "--failure",
+            "cascade",
+            "--policy",
+            "noop",
+            "--snapshot",
+            "2",
+            "--size",
+            "100x30",
+        ],
+        b"",
+    );
+    let text = String::from_utf8(snap.stdout).unwrap();
+    assert_eq!(text.lines().count(), 30);
+    assert!(text.contains("step 2/20"));
+    let bad = chaosops(&["dashboard", "--failure", "cascade", "--speed", "0"], b"");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--speed 0 is out of range"));
+}
+
+#[test]
+fn a_person_plays_dev_through_an_episode() {
+    let dir = std::env::temp_dir().join(format!("chaosops-test-{}-play", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("transcript.txt");
+    let input = b"reboot db\nrestart dbb\nscale db many\nhelp\nrestart db\n";
+    let out = chaosops(
+        &[
+            "play",
+            "--role",
+            "dev",
+            "--failure",
+            "db_deadlock",
+            "--difficulty",
+            "hard",
+            "--seed",
+            "9",
+            "--policy",
+            "oracle",
+            "--transcript",
+            path.to_str().unwrap(),
+        ],
+        input,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The person sees the developer's view: three log lines at most, no fleet actions.
+    assert!(text.contains("you are dev"));
+    assert!(text.contains("services:"));
+    assert!(!text.contains("decoy"));
+    assert!(
+        text.contains("not understood: unknown action \"reboot\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("not understood: unknown service \"dbb\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("not understood: replicas \"many\" is not a whole number"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("actions:\n  1 noop").count(),
+        2,
+        "menu at the turn and after help"
+    );
+    assert!(text.contains("result: resolved at step 3"));
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        saved.starts_with("scenario: db_deadlock (hard), seed 9")
+            && saved.contains("with a person as dev")
+    );
+    let run = chaosops(
+        &[
+            "run",
+            "--failure",
+            "db_deadlock",
+            "--difficulty",
+            "hard",
+            "--seed",
+            "9",
+            "--policy",
+            "oracle",
+        ],
+        b"",
+    );
+    let run = String::from_utf8(run.stdout).unwrap();
+    let body = |t: &str| t.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(
+        body(&saved),
+        body(&run),
+        "the saved transcript matches `chaosops run` for the same actions"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ending_input_early_leaves_the_episode_unfinished() {
+    let out = chaosops(
+        &[
+            "play",
+            "--role",
+            "sre",
+            "--failure",
+            "misrouted_traffic",
+            "--policy",
+            "heuristic",
+        ],
+        b"noop\n",
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("input ended; the episode is left unfinished"),
+        "{text}"
+    );
+    assert!(text.contains("result: unresolved"), "{text}");
+}
