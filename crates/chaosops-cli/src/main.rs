@@ -39,6 +39,38 @@ enum SchemaFormat {
     Anthropic,
 }
 
+/// The scenario of a single episode.
+#[derive(Args)]
+struct ScenarioArgs {
+    /// Failure type to inject (see `chaosops list`).
+    #[arg(long)]
+    failure: String,
+    /// Difficulty: easy, medium or hard (hard adds decoy logs).
+    #[arg(long, default_value = "easy")]
+    difficulty: Difficulty,
+    /// Scenario seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Step budget (1..=1000).
+    #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
+    max_steps: u32,
+}
+
+impl ScenarioArgs {
+    fn scenario(
+        &self,
+        registry: &chaosops_sim::Registry,
+    ) -> anyhow::Result<chaosops_model::Scenario> {
+        let spec = ScenarioSpec {
+            failure_type: FailureId::from(self.failure.clone()),
+            seed: self.seed,
+            difficulty: self.difficulty,
+            max_steps: self.max_steps,
+        };
+        Ok(registry.scenario(&spec)?)
+    }
+}
+
 /// How to reach a model for `--policy llm`.
 #[derive(Args)]
 struct LlmArgs {
@@ -139,18 +171,8 @@ enum Command {
     },
     /// Play one episode with one policy in every seat and print a transcript.
     Run {
-        /// Failure type to inject (see `chaosops list`).
-        #[arg(long)]
-        failure: String,
-        /// Difficulty: easy, medium or hard (hard adds decoy logs).
-        #[arg(long, default_value = "easy")]
-        difficulty: Difficulty,
-        /// Scenario seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Step budget (1..=1000).
-        #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
-        max_steps: u32,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// Policy for every role: oracle, heuristic, random, noop or llm.
         #[arg(long, default_value = "oracle")]
         policy: PolicyName,
@@ -214,18 +236,8 @@ enum Command {
     /// Keys: space pause/resume, n one turn, +/- speed, q quit. When standard output is not
     /// a terminal, prints the plain transcript instead.
     Dashboard {
-        /// Failure type to inject (see `chaosops list`).
-        #[arg(long)]
-        failure: String,
-        /// Difficulty: easy, medium or hard.
-        #[arg(long, default_value = "hard")]
-        difficulty: Difficulty,
-        /// Scenario seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Step budget (1..=1000).
-        #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
-        max_steps: u32,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// Policy for every role: oracle, heuristic, random, noop or llm.
         #[arg(long, default_value = "heuristic")]
         policy: PolicyName,
@@ -366,24 +378,15 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
-            failure,
-            difficulty,
-            seed,
-            max_steps,
+            scenario,
             policy,
             json,
             llm,
         } => {
             let policy = PolicyChoice::resolve(policy, llm.config()?.as_ref())
                 .map_err(anyhow::Error::msg)?;
-            let spec = ScenarioSpec {
-                failure_type: FailureId::from(failure),
-                seed,
-                difficulty,
-                max_steps,
-            };
-            let scenario = registry.scenario(&spec)?;
-            let mut team = policy.team(seed, registry);
+            let mut team = policy.team(scenario.seed, registry);
+            let scenario = scenario.scenario(registry)?;
             let options = RunOptions {
                 record_observations: json,
                 ..RunOptions::default()
@@ -527,10 +530,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dashboard {
-            failure,
-            difficulty,
-            seed,
-            max_steps,
+            scenario,
             policy,
             speed,
             snapshot,
@@ -549,14 +549,8 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             let policy = PolicyChoice::resolve(policy, llm.config()?.as_ref())
                 .map_err(anyhow::Error::msg)?;
-            let spec = ScenarioSpec {
-                failure_type: FailureId::from(failure),
-                seed,
-                difficulty,
-                max_steps,
-            };
-            let scenario = registry.scenario(&spec)?;
-            let team = policy.team(seed, registry);
+            let team = policy.team(scenario.seed, registry);
+            let scenario = scenario.scenario(registry)?;
             let mut episode = live::LiveEpisode::new(registry, scenario, team, policy.name())?;
             if let Some(turns) = snapshot {
                 for _ in 0..turns {

@@ -145,6 +145,8 @@ fn dashboard_without_a_terminal_prints_the_transcript() {
             "dashboard",
             "--failure",
             "cascade",
+            "--difficulty",
+            "hard",
             "--policy",
             "oracle",
             "--seed",

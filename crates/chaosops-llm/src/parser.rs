@@ -61,14 +61,21 @@ pub fn fallback_action() -> Action {
     Action::noop()
 }
 
-fn fallback(reason: impl Into<String>) -> Parsed {
-    Parsed {
-        action: fallback_action(),
-        outcome: ParseOutcome::Fallback {
-            reason: reason.into(),
-        },
-        dropped: Vec::new(),
+impl Parsed {
+    /// The fallback action, with why it was used.
+    pub fn fallback(reason: impl Into<String>) -> Parsed {
+        Parsed {
+            action: fallback_action(),
+            outcome: ParseOutcome::Fallback {
+                reason: reason.into(),
+            },
+            dropped: Vec::new(),
+        }
     }
+}
+
+fn fallback(reason: impl Into<String>) -> Parsed {
+    Parsed::fallback(reason)
 }
 
 /// Parses a whole completion.

@@ -3,7 +3,7 @@
 pub use chaosops_roles::ParseStats;
 use chaosops_sim::Registry;
 
-use crate::parser::{fallback_action, parse_action, ParseOutcome, Parsed};
+use crate::parser::{parse_action, ParseOutcome, Parsed};
 use crate::prompt::retry_reminder;
 
 /// How an action was finally obtained over several attempts.
@@ -38,13 +38,7 @@ pub fn ask_with_retries<E: std::fmt::Display>(
     for n in 1..=attempts {
         let parsed = match ask(&reminder) {
             Ok(text) => parse_action(&text, registry),
-            Err(e) => Parsed {
-                action: fallback_action(),
-                outcome: ParseOutcome::Fallback {
-                    reason: format!("request failed: {e}"),
-                },
-                dropped: Vec::new(),
-            },
+            Err(e) => Parsed::fallback(format!("request failed: {e}")),
         };
         match &parsed.outcome {
             ParseOutcome::Parsed => {
@@ -60,15 +54,9 @@ pub fn ask_with_retries<E: std::fmt::Display>(
         }
     }
     Attempted {
-        parsed: Parsed {
-            action: fallback_action(),
-            outcome: ParseOutcome::Fallback {
-                reason: format!(
-                    "no usable action after {attempts} attempt(s); last: {last_reason}"
-                ),
-            },
-            dropped: Vec::new(),
-        },
+        parsed: Parsed::fallback(format!(
+            "no usable action after {attempts} attempt(s); last: {last_reason}"
+        )),
         attempts,
     }
 }

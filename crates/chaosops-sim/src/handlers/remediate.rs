@@ -9,6 +9,20 @@ const RECOVERED_LATENCY_MS: f64 = 55.0;
 /// Error rate of a recovered service.
 const RECOVERED_ERROR_RATE: f64 = 0.01;
 
+/// The service a restart or rollback heals, or `None` after counting the wrong fix (with the
+/// failure's wrong-fix hook when the target is a service).
+fn healed_service(cx: &mut ActionContext<'_>) -> Option<Service> {
+    let Some(service) = cx.turn.target_service() else {
+        cx.wrong_fix();
+        return None;
+    };
+    if !cx.is_beneficial() {
+        cx.wrong_fix_with_hook();
+        return None;
+    }
+    Some(service)
+}
+
 /// Restarts a service: back to baseline (replicas kept); the database also unblocks its clients.
 pub(crate) struct Restart;
 
@@ -18,14 +32,9 @@ impl ActionHandler for Restart {
     }
 
     fn apply(&self, cx: &mut ActionContext<'_>) {
-        let Some(service) = cx.turn.target_service() else {
-            cx.wrong_fix();
+        let Some(service) = healed_service(cx) else {
             return;
         };
-        if !cx.is_beneficial() {
-            cx.wrong_fix_with_hook();
-            return;
-        }
         cx.state.service_mut(service).restore_baseline();
         if service == Service::Db {
             for client in [Service::Payments, Service::Auth] {
@@ -47,14 +56,9 @@ impl ActionHandler for Rollback {
     }
 
     fn apply(&self, cx: &mut ActionContext<'_>) {
-        let Some(service) = cx.turn.target_service() else {
-            cx.wrong_fix();
+        let Some(service) = healed_service(cx) else {
             return;
         };
-        if !cx.is_beneficial() {
-            cx.wrong_fix_with_hook();
-            return;
-        }
         let m = cx.state.service_mut(service);
         m.health = Health::Healthy;
         m.error_rate = RECOVERED_ERROR_RATE;
