@@ -41,6 +41,7 @@ enum SchemaFormat {
 
 /// The scenario of a single episode.
 #[derive(Args)]
+#[command(next_help_heading = "Scenario")]
 struct ScenarioArgs {
     /// Failure type to inject (see `chaosops list`).
     #[arg(long)]
@@ -73,6 +74,7 @@ impl ScenarioArgs {
 
 /// How to reach a model for `--policy llm`.
 #[derive(Args)]
+#[command(next_help_heading = "LLM policy (with --policy llm)")]
 struct LlmArgs {
     /// OpenAI-compatible endpoint: a base URL such as http://127.0.0.1:8080/v1, or the full
     /// chat-completions URL.
