@@ -150,6 +150,7 @@ pub fn evaluate(
     }
     let per_episode = jobs
         .par_iter()
+        .with_min_len(32)
         .map(|&(policy, tier, scenario)| {
             let mut team = policy.team(scenario.seed, registry);
             let options = RunOptions {
