@@ -143,3 +143,41 @@ proptest! {
         result?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any text on a replay line yields a replay or an error message, never a panic.
+    #[test]
+    fn replay_never_panics_on_arbitrary_lines(line in any::<String>()) {
+        let _ = chaosops_cli::replay::replay_line(registry(), &Default::default(), &line);
+    }
+
+    /// Episode-shaped lines with arbitrary values still never panic.
+    #[test]
+    fn replay_never_panics_on_odd_values(
+        failure in prop_oneof![Just("db_deadlock".to_owned()), "[a-z_]{0,12}"],
+        seed in prop_oneof![Just("1".to_owned()), Just("-1".to_owned()), Just("1e400".to_owned()), Just("null".to_owned()), Just("\"7\"".to_owned())],
+        max_steps in prop_oneof![Just("5".to_owned()), Just("0".to_owned()), Just("4294967296".to_owned()), Just("2.5".to_owned())],
+        action in prop_oneof![
+            Just(r#"{"action_type": "scale", "target": "db", "args": {"replicas": 1e308}}"#.to_owned()),
+            Just(r#"{"action_type": "communicate", "args": {"message": ["x"]}}"#.to_owned()),
+            Just(r#"{"action_type": "flag_rogue", "args": {"agent_name": "   "}}"#.to_owned()),
+            Just(r#"{"action_type": null}"#.to_owned()),
+            Just("7".to_owned()),
+            "[a-z{}\\[\\]\":, ]{0,40}",
+        ],
+        completion in proptest::option::of(any::<String>()),
+    ) {
+        let mut line = format!(
+            r#"{{"scenario": {{"failure_type": "{failure}", "seed": {seed}, "max_steps": {max_steps}}}, "actions": [{action}, {action}]"#
+        );
+        if let Some(c) = completion {
+            line.push_str(&format!(", \"completion\": {}", serde_json::to_string(&c).unwrap()));
+        }
+        line.push('}');
+        if let Ok(replay) = chaosops_cli::replay::replay_line(registry(), &Default::default(), &line) {
+            prop_assert!(replay.final_state.step_count <= replay.final_state.max_steps);
+        }
+    }
+}
