@@ -290,15 +290,8 @@ enum Command {
     },
     /// Print the prompt a role gets at reset: its system prompt and its rendered view.
     Prompt {
-        /// Failure type to inject (see `chaosops list`).
-        #[arg(long)]
-        failure: String,
-        /// Difficulty: easy, medium or hard.
-        #[arg(long, default_value = "easy")]
-        difficulty: Difficulty,
-        /// Scenario seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// Whose prompt: sre (the first to act), dev, manager or oversight.
         #[arg(long, default_value = "sre")]
         role: Role,
@@ -637,19 +630,8 @@ fn run() -> anyhow::Result<ExitCode> {
             writeln!(out)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Prompt {
-            failure,
-            difficulty,
-            seed,
-            role,
-        } => {
-            let spec = ScenarioSpec {
-                failure_type: FailureId::from(failure),
-                seed,
-                difficulty,
-                max_steps: DEFAULT_MAX_STEPS,
-            };
-            let scenario = registry.scenario(&spec)?;
+        Command::Prompt { scenario, role } => {
+            let scenario = scenario.scenario(registry)?;
             let env =
                 chaosops_sim::Environment::new(registry, &scenario, Default::default(), None)?;
             let observation = chaosops_model::Observation {

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::chaosops;
+use crate::{chaosops, read_evaluation};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("chaosops-test-{}-{name}", std::process::id()));
@@ -35,13 +35,7 @@ fn oracle_evaluation_matches_the_reference() {
         ],
         b"",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let eval: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("evaluation.json")).unwrap()).unwrap();
+    let eval = read_evaluation(&out, &dir);
     for (tier, mean) in [
         ("easy", 134.0),
         ("medium", 150.666_666_666_666_67),

@@ -10,7 +10,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::{chaosops, data_dir};
+use crate::{chaosops, data_dir, read_evaluation};
 
 /// Writes an action as a model might: bare, after chatter, or fenced.
 fn styles(action: &Value) -> [String; 3] {
@@ -285,13 +285,7 @@ fn evaluation_counts_parse_failures() {
         ],
         b"",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let eval: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("evaluation.json")).unwrap()).unwrap();
+    let eval = read_evaluation(&out, &dir);
     let aggregates = eval["aggregates"].as_array().unwrap();
     let llm = aggregates.iter().find(|a| a["policy"] == "llm").unwrap();
     let oracle = aggregates.iter().find(|a| a["policy"] == "oracle").unwrap();

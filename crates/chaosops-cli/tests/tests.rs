@@ -37,3 +37,14 @@ pub fn chaosops(args: &[&str], stdin: &[u8]) -> Output {
 pub fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
 }
+
+/// Asserts a command succeeded and reads the `evaluation.json` it wrote to `dir`.
+pub fn read_evaluation(out: &Output, dir: &std::path::Path) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(dir.join("evaluation.json")).expect("evaluation.json written");
+    serde_json::from_slice(&bytes).expect("evaluation.json is JSON")
+}

@@ -40,3 +40,11 @@ pub use tools::{action_schema, anthropic_tools, openai_tools, TOOL_DESCRIPTION, 
 
 #[cfg(test)]
 mod tests;
+
+/// The registry with the built-in plugins, for this crate's tests.
+#[cfg(test)]
+pub(crate) fn test_registry() -> &'static chaosops_sim::Registry {
+    chaosops_failures::link();
+    chaosops_roles::link();
+    chaosops_sim::Registry::global().expect("registry")
+}

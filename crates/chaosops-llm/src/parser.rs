@@ -357,11 +357,7 @@ mod tests {
     use super::*;
     use chaosops_model::{FleetAgent, Service};
 
-    fn registry() -> &'static Registry {
-        chaosops_failures::link();
-        chaosops_roles::link();
-        Registry::global().unwrap()
-    }
+    use crate::test_registry as registry;
 
     fn parsed(text: &str) -> Action {
         let p = parse_action(text, registry());

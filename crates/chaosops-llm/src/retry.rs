@@ -66,11 +66,7 @@ mod tests {
     use super::*;
     use chaosops_model::{Action, Service};
 
-    fn registry() -> &'static Registry {
-        chaosops_failures::link();
-        chaosops_roles::link();
-        Registry::global().unwrap()
-    }
+    use crate::test_registry as registry;
 
     #[test]
     fn retries_with_a_reminder_then_succeeds() {

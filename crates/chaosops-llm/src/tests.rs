@@ -1,16 +1,12 @@
 //! Prompts over real scenarios, and the parser under arbitrary input.
 
 use chaosops_model::{Difficulty, FailureId, Observation, Role, ScenarioSpec};
-use chaosops_sim::{Environment, Registry, RewardConfig};
+use chaosops_sim::{Environment, RewardConfig};
 use proptest::prelude::*;
 
 use crate::{estimate_tokens, parse_action, render_observation, system_prompt, StreamParser};
 
-fn registry() -> &'static Registry {
-    chaosops_failures::link();
-    chaosops_roles::link();
-    Registry::global().unwrap()
-}
+use crate::test_registry as registry;
 
 fn env(failure: &'static str, difficulty: Difficulty) -> Environment {
     let spec = ScenarioSpec {
