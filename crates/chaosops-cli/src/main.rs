@@ -160,7 +160,7 @@ enum Command {
     /// skipped. Limits: lines up to 1 MiB, max_steps up to 1000, messages up to 2048 bytes,
     /// names up to 64 bytes, |replicas| up to 1000.
     ///
-    /// A line may end with "completion": "<model text>": after the actions, the text is
+    /// A line may end with "completion": "MODEL TEXT": after the actions, the text is
     /// parsed into the next turn's action and applied, and the output line adds "parse"
     /// ({"outcome": "parsed"} or {"outcome": "fallback", "reason"}), "step" (that turn's
     /// record) and "blended_reward" (team weight W: W x team + (1 - W) x oversight).
