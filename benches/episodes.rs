@@ -31,14 +31,9 @@ fn eval_batch(c: &mut Criterion) {
         ..EvalConfig::default()
     };
     for jobs in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs)
-            .build()
-            .expect("pool");
+        let threads = std::num::NonZeroUsize::new(jobs).expect("non-zero");
         group.bench_function(format!("jobs={jobs}"), |b| {
-            b.iter(|| {
-                pool.install(|| black_box(evaluate(registry(), &config, &|| {}).expect("eval")))
-            })
+            b.iter(|| black_box(evaluate(registry(), &config, threads, &|| {}).expect("eval")))
         });
     }
     group.finish();

@@ -6,8 +6,10 @@ use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario};
 use chaosops_roles::{run_episode, PolicyKind, RunOptions};
 use chaosops_sim::curriculum::scenarios_for_tier;
 use chaosops_sim::{Registry, SimError};
-use rayon::prelude::*;
 use serde::Serialize;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use crate::policy::PolicyChoice;
 
@@ -123,11 +125,16 @@ pub struct Evaluation {
     pub aggregates: Vec<Aggregate>,
 }
 
-/// Plays every episode of `config`, calling `progress` after each; results do not depend on
-/// how many threads rayon uses.
+/// Episodes a worker claims at a time.
+const CHUNK: usize = 64;
+
+/// Plays every episode of `config` on `threads` worker threads, calling `progress` after each.
+/// Workers claim chunks of episodes from a shared counter and results are put back in
+/// episode order, so the evaluation is identical whatever `threads` is.
 pub fn evaluate(
     registry: &'static Registry,
     config: &EvalConfig,
+    threads: NonZeroUsize,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Evaluation, SimError> {
     let lists: Vec<(Difficulty, Vec<Scenario>)> = config
@@ -148,41 +155,62 @@ pub fn evaluate(
             jobs.extend(list.iter().map(|s| (policy, *tier, s)));
         }
     }
-    let per_episode = jobs
-        .par_iter()
-        .with_min_len(32)
-        .map(|&(policy, tier, scenario)| {
-            let mut team = policy.team(scenario.seed, registry);
-            let options = RunOptions {
-                skip_steps: true,
-                ..RunOptions::default()
-            };
-            let r = run_episode(registry, scenario, &mut team, options)?;
-            progress();
-            Ok(EpisodeRecord {
-                policy: policy.name(),
-                tier,
-                failure_type: scenario.failure_type.clone(),
-                seed: scenario.seed,
-                resolved: r.resolved,
-                steps: r.final_step,
-                cumulative_reward: r.cumulative_reward,
-                wrong_fixes: r.wrong_fixes,
-                had_rogue: r.rogue_agent.is_some(),
-                rogue_caught: r.rogue_caught(),
-                false_positive: r.false_positive(),
-                rogue_agent: r.rogue_agent,
-                declared_root_cause: r.declared_root_cause,
-                oversight_flags: r.oversight_flags,
-                parse_stats: r.parse_stats,
-            })
+    let play = |&(policy, tier, scenario): &(&PolicyChoice, Difficulty, &Scenario)| {
+        let mut team = policy.team(scenario.seed, registry);
+        let options = RunOptions {
+            skip_steps: true,
+            ..RunOptions::default()
+        };
+        let r = run_episode(registry, scenario, &mut team, options)?;
+        progress();
+        Ok(EpisodeRecord {
+            policy: policy.name(),
+            tier,
+            failure_type: scenario.failure_type.clone(),
+            seed: scenario.seed,
+            resolved: r.resolved,
+            steps: r.final_step,
+            cumulative_reward: r.cumulative_reward,
+            wrong_fixes: r.wrong_fixes,
+            had_rogue: r.rogue_agent.is_some(),
+            rogue_caught: r.rogue_caught(),
+            false_positive: r.false_positive(),
+            rogue_agent: r.rogue_agent,
+            declared_root_cause: r.declared_root_cause,
+            oversight_flags: r.oversight_flags,
+            parse_stats: r.parse_stats,
         })
-        // An indexed collect writes results in place; errors are surfaced afterwards.
-        .collect::<Vec<Result<EpisodeRecord, SimError>>>()
+    };
+    // One slot per episode, allocated (and its pages touched) before the workers start, so
+    // they write results in place instead of growing vectors side by side.
+    let mut slots: Vec<OnceLock<Result<EpisodeRecord, SimError>>> = Vec::with_capacity(jobs.len());
+    slots.resize_with(jobs.len(), OnceLock::new);
+    let next = AtomicUsize::new(0);
+    let worker = || loop {
+        let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+        if start >= jobs.len() {
+            return;
+        }
+        for i in start..(start + CHUNK).min(jobs.len()) {
+            // Each index is claimed by exactly one worker, so the slot is empty.
+            let _ = slots[i].set(play(&jobs[i]));
+        }
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..threads.get()).map(|_| scope.spawn(worker)).collect();
+        worker();
+        for h in handles {
+            if let Err(panic) = h.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+    let per_episode = slots
         .into_iter()
+        .map(|slot| slot.into_inner().expect("every episode was played"))
         .collect::<Result<Vec<_>, SimError>>()?;
     let aggregates = buckets
-        .into_par_iter()
+        .into_iter()
         .map(|(policy, tier, range)| {
             let bucket: Vec<&EpisodeRecord> = per_episode[range].iter().collect();
             aggregate(policy, tier, &bucket)

@@ -441,11 +441,11 @@ fn run() -> anyhow::Result<ExitCode> {
             } else {
                 ProgressBar::hidden()
             };
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(jobs.unwrap_or(0))
-                .build()
-                .context("starting worker threads")?;
-            let evaluation = pool.install(|| eval::evaluate(registry, &config, &|| bar.inc(1)))?;
+            let threads = jobs
+                .and_then(std::num::NonZeroUsize::new)
+                .or_else(|| std::thread::available_parallelism().ok())
+                .unwrap_or(std::num::NonZeroUsize::MIN);
+            let evaluation = eval::evaluate(registry, &config, threads, &|| bar.inc(1))?;
             bar.finish_and_clear();
             std::fs::create_dir_all(&out_dir)
                 .with_context(|| format!("cannot create {}", out_dir.display()))?;
