@@ -74,10 +74,6 @@ impl Parsed {
     }
 }
 
-fn fallback(reason: impl Into<String>) -> Parsed {
-    Parsed::fallback(reason)
-}
-
 /// Parses a whole completion.
 pub fn parse_action(text: &str, registry: &Registry) -> Parsed {
     let mut parser = StreamParser::new(registry);
@@ -136,7 +132,7 @@ impl<'r> StreamParser<'r> {
         }
         if take < token.len() || self.buf.len() >= MAX_SCAN_BYTES {
             self.done = true;
-            return Some(fallback(format!(
+            return Some(Parsed::fallback(format!(
                 "no action object in the first {MAX_SCAN_BYTES} bytes{}",
                 self.error_suffix()
             )));
@@ -147,21 +143,21 @@ impl<'r> StreamParser<'r> {
     /// Ends the stream: the fallback with the reason nothing was found.
     pub fn finish(mut self) -> Parsed {
         if self.done {
-            return fallback("the parser already finished");
+            return Parsed::fallback("the parser already finished");
         }
         self.done = true;
         if self.buf.trim().is_empty() {
-            return fallback("empty completion");
+            return Parsed::fallback("empty completion");
         }
         if self.start.is_some() {
-            return fallback(format!(
+            return Parsed::fallback(format!(
                 "truncated JSON object: the text ended inside it{}",
                 self.error_suffix()
             ));
         }
         match self.first_error.take() {
-            Some(e) => fallback(e),
-            None => fallback("no JSON object in the completion"),
+            Some(e) => Parsed::fallback(e),
+            None => Parsed::fallback("no JSON object in the completion"),
         }
     }
 
@@ -238,10 +234,14 @@ fn interpret(candidate: &str, registry: &Registry) -> Result<Parsed, String> {
     let mut dropped = Vec::new();
     let type_name = match &raw_type {
         Value::String(s) => s.trim().to_ascii_lowercase(),
-        other => return Ok(fallback(format!("action_type is not a string: {other}"))),
+        other => {
+            return Ok(Parsed::fallback(format!(
+                "action_type is not a string: {other}"
+            )))
+        }
     };
     let Some(action_type) = ActionType::parse(&type_name) else {
-        return Ok(fallback(format!(
+        return Ok(Parsed::fallback(format!(
             "unknown action type \"{}\"; known: {}",
             truncate(&type_name, MAX_NAME_BYTES),
             ActionType::ALL

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use chaosops_model::{tail, Health, Observation, Role, RoleView};
+use chaosops_model::{Health, Observation, Role, RoleView};
 
 /// Alerts shown in a prompt.
 pub const PROMPT_ALERTS: usize = 4;
@@ -87,55 +87,83 @@ pub fn render_view(view: &RoleView<'_>, out: &mut String) {
             );
         }
     }
-    let alerts = tail(view.visible_alerts, PROMPT_ALERTS);
-    if !alerts.is_empty() {
-        out.push_str("alerts:\n");
-        for a in alerts {
-            let _ = writeln!(
+    section(
+        out,
+        "alerts",
+        view.visible_alerts.iter(),
+        PROMPT_ALERTS,
+        |out, a| {
+            let _ = write!(
                 out,
-                "  [{}] {}: {} (step {})",
+                "[{}] {}: {} (step {})",
                 a.severity, a.service, a.message, a.triggered_at_step
             );
-        }
-    }
-    let logs: Vec<_> = view.visible_logs.iter().collect();
-    if !logs.is_empty() {
-        out.push_str("logs:\n");
-        for l in tail(&logs, PROMPT_LOGS) {
-            let _ = writeln!(
+        },
+    );
+    section(
+        out,
+        "logs",
+        view.visible_logs.iter(),
+        PROMPT_LOGS,
+        |out, l| {
+            let _ = write!(
                 out,
-                "  t={} {} {}: {}",
+                "t={} {} {}: {}",
                 l.timestamp, l.level, l.service, l.message
             );
-        }
-    }
-    let fleet: Vec<_> = view.visible_fleet_actions.iter().collect();
-    if !fleet.is_empty() {
-        out.push_str("fleet actions:\n");
-        for a in tail(&fleet, PROMPT_FLEET_ACTIONS) {
-            let _ = writeln!(
+        },
+    );
+    section(
+        out,
+        "fleet actions",
+        view.visible_fleet_actions.iter(),
+        PROMPT_FLEET_ACTIONS,
+        |out, a| {
+            let _ = write!(
                 out,
-                "  step {}: {} {} -> {}",
+                "step {}: {} {} -> {}",
                 a.step, a.agent_name, a.action, a.target
             );
-        }
-    }
-    let chat = tail(view.shared_chat, PROMPT_CHAT);
-    if !chat.is_empty() {
-        out.push_str("chat:\n");
-        for line in chat {
-            let _ = writeln!(out, "  {line}");
-        }
-    }
-    let inbox = tail(view.private_inbox, PROMPT_INBOX);
-    if !inbox.is_empty() {
-        out.push_str("inbox:\n");
-        for line in inbox {
-            let _ = writeln!(out, "  {line}");
-        }
-    }
+        },
+    );
+    section(
+        out,
+        "chat",
+        view.shared_chat.iter(),
+        PROMPT_CHAT,
+        |out, line| out.push_str(line),
+    );
+    section(
+        out,
+        "inbox",
+        view.private_inbox.iter(),
+        PROMPT_INBOX,
+        |out, line| out.push_str(line),
+    );
     if let Some(note) = view.private_note {
         let _ = writeln!(out, "note: {note}");
+    }
+}
+
+/// Writes the newest `keep` items under `title`, one indented line each; nothing when empty.
+fn section<T>(
+    out: &mut String,
+    title: &str,
+    items: impl ExactSizeIterator<Item = T>,
+    keep: usize,
+    line: impl Fn(&mut String, T),
+) {
+    let skip = items.len().saturating_sub(keep);
+    let mut items = items.skip(skip).peekable();
+    if items.peek().is_none() {
+        return;
+    }
+    out.push_str(title);
+    out.push_str(":\n");
+    for item in items {
+        out.push_str("  ");
+        line(out, item);
+        out.push('\n');
     }
 }
 

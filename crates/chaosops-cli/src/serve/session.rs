@@ -173,7 +173,6 @@ pub fn observation_message(data: &ObservationData<'_>) -> String {
 pub struct Session {
     registry: &'static Registry,
     env: Option<Environment>,
-    last_step: Option<StepRecord>,
     max_message_bytes: usize,
     steps: u64,
 }
@@ -184,7 +183,6 @@ impl Session {
         Session {
             registry,
             env: None,
-            last_step: None,
             max_message_bytes,
             steps: 0,
         }
@@ -240,7 +238,6 @@ impl Session {
         };
         let env = environment(self.registry, &data)?;
         let env = self.env.insert(env);
-        self.last_step = None;
         Ok(observation_message(&ObservationData {
             observation: env.observation(),
             last_step: None,
@@ -263,7 +260,6 @@ impl Session {
             other => (code::VALIDATION_ERROR, other.to_string()),
         })?;
         self.steps += 1;
-        self.last_step = Some(outcome.record);
         Ok(observation_message(&ObservationData {
             observation: outcome.observation,
             last_step: Some(outcome.record),
