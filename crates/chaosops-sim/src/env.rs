@@ -7,7 +7,7 @@ use chaosops_model::{
 use crate::engine::Simulator;
 use crate::error::SimError;
 use crate::registry::Registry;
-use crate::reward::RewardConfig;
+use crate::reward::{BonusesPaid, RewardConfig};
 
 /// The last step, kept so the observation's message can borrow from the environment.
 #[derive(Clone, Debug)]
@@ -26,7 +26,7 @@ pub struct Environment {
     sim: Simulator,
     config: RewardConfig,
     turn: usize,
-    rogue_bonus_paid: bool,
+    paid: BonusesPaid,
     last: Option<LastStep>,
 }
 
@@ -51,7 +51,7 @@ impl Environment {
             sim: Simulator::reset(registry, scenario, episode_id)?,
             config,
             turn: 0,
-            rogue_bonus_paid: false,
+            paid: BonusesPaid::default(),
             last: None,
         })
     }
@@ -65,7 +65,7 @@ impl Environment {
         let sim = Simulator::reset(self.sim.registry(), scenario, episode_id)?;
         self.sim = sim;
         self.turn = 0;
-        self.rogue_bonus_paid = false;
+        self.paid = BonusesPaid::default();
         self.last = None;
         Ok(self.observation())
     }
@@ -97,14 +97,19 @@ impl Environment {
 
     /// The current observation of the role whose turn it is.
     pub fn observation(&self) -> Observation<'_> {
-        let role = self.current_role();
+        self.observation_for(self.current_role())
+    }
+
+    /// What `role` would observe now: its own view, with the turn role and the last step's
+    /// message and reward as everyone sees them.
+    pub fn observation_for(&self, role: Role) -> Observation<'_> {
         let state = self.sim.state();
         let (reward, message) = match &self.last {
             None => (
                 0.0,
                 Message::Reset {
                     alerts: state.all_alerts.len(),
-                    first_role: role,
+                    first_role: self.current_role(),
                 },
             ),
             Some(last) => (
@@ -123,7 +128,7 @@ impl Environment {
             reward,
             view: self.sim.project_view(role),
             step: state.step_count,
-            turn_role: role,
+            turn_role: self.current_role(),
             message,
         }
     }
@@ -146,7 +151,7 @@ impl Environment {
         let flags = self.sim.apply_action(role, action)?;
         self.sim.tick();
         let config = &self.config;
-        let paid = self.rogue_bonus_paid;
+        let paid = self.paid;
         let state = self.sim.state_mut();
         let breakdown = config.score(
             &flags,
@@ -164,7 +169,7 @@ impl Environment {
             state.cumulative_reward += config.terminal_penalty;
         }
         let step = state.step_count;
-        self.rogue_bonus_paid |= breakdown.rogue_caught_bonus != 0.0;
+        self.paid.record(&breakdown);
         self.turn = (self.turn + 1) % Role::COUNT;
         let last = self.last.get_or_insert_with(|| LastStep {
             actor: role,

@@ -49,7 +49,7 @@ pub use handlers::{handler, ActionContext, ActionHandler};
 pub use metrics::{MetricsRecorder, MetricsSnapshot};
 pub use projection::{ProjectionRegistration, RoleProjection};
 pub use registry::Registry;
-pub use reward::RewardConfig;
+pub use reward::{BonusesPaid, RewardConfig};
 
 /// Re-exported so plugin crates register with the same `inventory` the engine collects from.
 pub use inventory;

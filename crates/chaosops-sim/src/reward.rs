@@ -35,6 +35,8 @@ pub struct RewardConfig {
     pub terminal_penalty: f64,
     /// Pay the rogue-caught bonus only for the first correct flag of an episode.
     pub rogue_bonus_once: bool,
+    /// Pay the early root-cause bonus only for the first correct declaration of an episode.
+    pub root_cause_bonus_once: bool,
 }
 
 impl Default for RewardConfig {
@@ -54,23 +56,58 @@ impl Default for RewardConfig {
             oversight_share: 0.3,
             terminal_penalty: -60.0,
             rogue_bonus_once: false,
+            root_cause_bonus_once: false,
         }
     }
 }
 
+/// Bonuses already paid in the current episode, for the once-per-episode options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BonusesPaid {
+    /// An earlier step earned the rogue-caught bonus.
+    pub rogue: bool,
+    /// An earlier step earned the early root-cause bonus.
+    pub root_cause: bool,
+}
+
+impl BonusesPaid {
+    /// Notes the bonuses `breakdown` paid.
+    pub fn record(&mut self, breakdown: &RewardBreakdown) {
+        self.rogue |= breakdown.rogue_caught_bonus != 0.0;
+        self.root_cause |= breakdown.early_root_cause_bonus != 0.0;
+    }
+}
+
 impl RewardConfig {
+    /// The reference weights (the default): the recorded episodes are scored with these.
+    pub fn reference() -> Self {
+        RewardConfig::default()
+    }
+
+    /// The reference weights with the root-cause and rogue bonuses paid once per episode,
+    /// so repeating a correct declaration or flag earns nothing more.
+    pub fn strict() -> Self {
+        RewardConfig {
+            rogue_bonus_once: true,
+            root_cause_bonus_once: true,
+            ..RewardConfig::default()
+        }
+    }
+
     /// The breakdown of one step: `step` is the step count after the action,
     /// `declared_step` the step of the first valid root-cause declaration, and
-    /// `rogue_bonus_paid` whether an earlier step already earned the rogue bonus.
+    /// `paid` the bonuses earlier steps of the episode earned.
     pub fn score(
         &self,
         flags: &OutcomeFlags,
         step: u32,
         declared_step: Option<u32>,
-        rogue_bonus_paid: bool,
+        paid: BonusesPaid,
     ) -> RewardBreakdown {
         let pay = |cond: bool, value: f64| if cond { value } else { 0.0 };
-        let early = declared_step.is_some_and(|s| s <= self.early_root_cause_window);
+        let early = declared_step.is_some_and(|s| s <= self.early_root_cause_window)
+            && !(self.root_cause_bonus_once && paid.root_cause);
+        let rogue_bonus_paid = paid.rogue;
         RewardBreakdown {
             resolved_bonus: pay(flags.resolved, self.resolved_bonus),
             mttr_penalty: pay(!flags.resolved, -self.mttr_per_step * f64::from(step)),
@@ -107,10 +144,10 @@ mod tests {
             resolved: true,
             ..Default::default()
         };
-        let b = RewardConfig::default().score(&flags, 1, None, false);
+        let b = RewardConfig::default().score(&flags, 1, None, BonusesPaid::default());
         assert_eq!(b.total(), 110.0);
         assert_eq!(b.oversight(0.3), 30.0);
-        let late = RewardConfig::default().score(&flags, 9, None, false);
+        let late = RewardConfig::default().score(&flags, 9, None, BonusesPaid::default());
         assert_eq!(late.total(), 100.0);
     }
 
@@ -122,14 +159,44 @@ mod tests {
         };
         let c = RewardConfig::default();
         assert_eq!(
-            c.score(&flags, 5, Some(3), false).early_root_cause_bonus,
+            c.score(&flags, 5, Some(3), BonusesPaid::default()).early_root_cause_bonus,
             30.0
         );
         assert_eq!(
-            c.score(&flags, 5, Some(4), false).early_root_cause_bonus,
+            c.score(&flags, 5, Some(4), BonusesPaid::default()).early_root_cause_bonus,
             0.0
         );
-        assert_eq!(c.score(&flags, 5, Some(4), false).mttr_penalty, -10.0);
+        assert_eq!(c.score(&flags, 5, Some(4), BonusesPaid::default()).mttr_penalty, -10.0);
+    }
+
+    const ROGUE_PAID: BonusesPaid = BonusesPaid {
+        rogue: true,
+        root_cause: false,
+    };
+
+    #[test]
+    fn strict_pays_the_root_cause_bonus_once() {
+        let flags = OutcomeFlags {
+            root_cause_correct: true,
+            ..Default::default()
+        };
+        let paid = BonusesPaid {
+            rogue: false,
+            root_cause: true,
+        };
+        let reference = RewardConfig::reference();
+        assert_eq!(reference.score(&flags, 2, Some(1), paid).early_root_cause_bonus, 30.0);
+        let strict = RewardConfig::strict();
+        assert_eq!(
+            strict.score(&flags, 1, Some(1), BonusesPaid::default()).early_root_cause_bonus,
+            30.0
+        );
+        assert_eq!(strict.score(&flags, 2, Some(1), paid).early_root_cause_bonus, 0.0);
+        let rogue = OutcomeFlags {
+            rogue_flagged_correctly: true,
+            ..Default::default()
+        };
+        assert_eq!(strict.score(&rogue, 2, None, ROGUE_PAID).rogue_caught_bonus, 0.0);
     }
 
     #[test]
@@ -140,14 +207,14 @@ mod tests {
         };
         let default = RewardConfig::default();
         assert_eq!(
-            default.score(&flags, 2, None, true).rogue_caught_bonus,
+            default.score(&flags, 2, None, ROGUE_PAID).rogue_caught_bonus,
             50.0
         );
         let once = RewardConfig {
             rogue_bonus_once: true,
             ..Default::default()
         };
-        assert_eq!(once.score(&flags, 2, None, false).rogue_caught_bonus, 50.0);
-        assert_eq!(once.score(&flags, 2, None, true).rogue_caught_bonus, 0.0);
+        assert_eq!(once.score(&flags, 2, None, BonusesPaid::default()).rogue_caught_bonus, 50.0);
+        assert_eq!(once.score(&flags, 2, None, ROGUE_PAID).rogue_caught_bonus, 0.0);
     }
 }

@@ -1,0 +1,185 @@
+//! The turn-based environment for learners: one role acts per step; every role's reward is
+//! reported; `terminated` and `truncated` are told apart.
+
+use std::sync::Arc;
+
+use chaosops_model::{Action, Role, Scenario, StepRecord};
+use chaosops_sim::{Environment, RewardConfig};
+
+use crate::config::ScenarioSource;
+use crate::encode::{TextCache, TextKey};
+use crate::error::RlError;
+use crate::table::ActionTable;
+
+/// What one turn gave the learners.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TurnOutcome {
+    /// The engine's step record (exactly the reference reward).
+    pub record: StepRecord,
+    /// The reward of each team role (sre, dev, manager) for this turn: the record's team
+    /// reward, plus the unresolved penalty when this turn ends the episode unresolved.
+    pub team: f64,
+    /// Oversight's reward for this turn: the record's oversight reward, plus
+    /// `oversight_share` of the unresolved penalty when this turn ends the episode unresolved.
+    pub oversight: f64,
+    /// The incident was resolved on this turn.
+    pub terminated: bool,
+    /// The step budget ran out on this turn with the incident unresolved.
+    pub truncated: bool,
+}
+
+impl TurnOutcome {
+    /// The learner reward of `role`.
+    pub fn reward_of(&self, role: Role) -> f64 {
+        if role == Role::Oversight {
+            self.oversight
+        } else {
+            self.team
+        }
+    }
+
+    /// Builds the learner view of a step record; `resolved` is the state's flag after it.
+    pub fn new(record: StepRecord, resolved: bool, config: &RewardConfig) -> Self {
+        let truncated = record.done && !resolved;
+        let (mut team, mut oversight) = (record.team_reward, record.oversight_reward);
+        if truncated {
+            team += config.terminal_penalty;
+            oversight += config.oversight_share * config.terminal_penalty;
+        }
+        TurnOutcome {
+            record,
+            team,
+            oversight,
+            terminated: record.done && resolved,
+            truncated,
+        }
+    }
+}
+
+/// An episode played one turn at a time, with numeric observations and masks.
+#[derive(Clone, Debug)]
+pub struct TurnEnv {
+    source: Arc<ScenarioSource>,
+    table: Arc<ActionTable>,
+    env: Option<Environment>,
+    caches: [TextCache; Role::COUNT],
+}
+
+impl TurnEnv {
+    /// An environment drawing from `source`, with actions from `table`; reset it before stepping.
+    pub fn new(source: Arc<ScenarioSource>, table: Arc<ActionTable>) -> Self {
+        TurnEnv {
+            source,
+            table,
+            env: None,
+            caches: Default::default(),
+        }
+    }
+
+    /// Starts the episode of `seed` (see [`ScenarioSource::scenario`]).
+    pub fn reset(&mut self, seed: u64) -> Result<(), RlError> {
+        let scenario = self.source.scenario(seed);
+        self.reset_to(&scenario)
+    }
+
+    /// Starts an episode of an explicit scenario. On error nothing changes.
+    pub fn reset_to(&mut self, scenario: &Scenario) -> Result<(), RlError> {
+        let registry = self.source.registry();
+        match &mut self.env {
+            Some(env) => {
+                env.reset(scenario, None)?;
+            }
+            None => {
+                self.env = Some(Environment::new(
+                    registry,
+                    scenario,
+                    *self.source.reward(),
+                    None,
+                )?)
+            }
+        }
+        for c in &mut self.caches {
+            c.clear();
+        }
+        Ok(())
+    }
+
+    /// The episode, once reset.
+    pub fn environment(&self) -> Option<&Environment> {
+        self.env.as_ref()
+    }
+
+    fn env(&self) -> Result<&Environment, RlError> {
+        self.env.as_ref().ok_or(RlError::NotReset)
+    }
+
+    /// The action table.
+    pub fn table(&self) -> &Arc<ActionTable> {
+        &self.table
+    }
+
+    /// Where scenarios come from.
+    pub fn source(&self) -> &Arc<ScenarioSource> {
+        &self.source
+    }
+
+    /// The role whose turn it is.
+    pub fn current_role(&self) -> Result<Role, RlError> {
+        Ok(self.env()?.current_role())
+    }
+
+    /// True when the episode is over (or none was started).
+    pub fn is_done(&self) -> bool {
+        self.env.as_ref().is_none_or(Environment::is_done)
+    }
+
+    /// Plays `action` as the role whose turn it is. A refused action changes nothing.
+    pub fn step(&mut self, action: &Action) -> Result<TurnOutcome, RlError> {
+        let env = self.env.as_mut().ok_or(RlError::NotReset)?;
+        let record = env.step_record(action)?;
+        Ok(TurnOutcome::new(record, env.state().resolved, env.config()))
+    }
+
+    /// Plays the table's action `index`.
+    pub fn step_index(&mut self, index: i64) -> Result<TurnOutcome, RlError> {
+        let table = Arc::clone(&self.table);
+        self.step(table.get(index)?)
+    }
+
+    /// Writes `role`'s numeric observation ([`crate::OBS_LEN`] values) into `out`.
+    pub fn encode(&mut self, role: Role, out: &mut [f32]) -> Result<(), RlError> {
+        if out.len() != crate::OBS_LEN {
+            return Err(RlError::BufferSize {
+                name: "observation",
+                got: out.len(),
+                expected: crate::OBS_LEN,
+            });
+        }
+        let env = self.env.as_ref().ok_or(RlError::NotReset)?;
+        let state = env.state();
+        let key: TextKey = [
+            state.all_logs.len(),
+            state.all_alerts.len(),
+            state.fleet_actions.len(),
+            state.chat_history.len(),
+            state.private_chat.of(role).len(),
+        ];
+        let observation = env.observation_for(role);
+        self.caches[role.index()].encode(&observation, state.max_steps, key, out);
+        Ok(())
+    }
+
+    /// Writes `role`'s legal-action mask ([`ActionTable::len`] bytes) into `out`.
+    pub fn mask(&self, role: Role, out: &mut [u8]) -> Result<(), RlError> {
+        let mask = self.table.mask(role);
+        if out.len() != mask.len() {
+            return Err(RlError::BufferSize {
+                name: "action mask",
+                got: out.len(),
+                expected: mask.len(),
+            });
+        }
+        out.copy_from_slice(mask);
+        Ok(())
+    }
+}

@@ -1,0 +1,341 @@
+//! Vector stepping: N environments in one call, writing into buffers the caller owns.
+
+use std::sync::Arc;
+
+use chaosops_model::Role;
+use chaosops_roles::PolicyKind;
+use rayon::prelude::*;
+
+use crate::config::{nth_seed, ScenarioSource};
+use crate::error::RlError;
+use crate::seat::SeatEnv;
+use crate::table::ActionTable;
+use crate::turn::TurnEnv;
+use crate::OBS_LEN;
+
+/// What each vector entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VecMode {
+    /// Every role is the caller's: each step plays one turn of each environment, observations
+    /// and masks are for the role whose turn follows, and rewards hold one value per role in
+    /// turn order (sre, oversight, dev, manager).
+    Turn,
+    /// One learner seat; built-in policies play the others; one reward per environment.
+    Seat {
+        /// The learner's role.
+        seat: Role,
+        /// The policy kind of each role (the seat's own entry unused).
+        others: [PolicyKind; Role::COUNT],
+    },
+}
+
+impl VecMode {
+    /// Rewards written per environment: 4 in turn mode, 1 in seat mode.
+    pub const fn reward_width(self) -> usize {
+        match self {
+            VecMode::Turn => Role::COUNT,
+            VecMode::Seat { .. } => 1,
+        }
+    }
+}
+
+/// Output buffers of a vector reset or step, owned by the caller. Row `i` belongs to
+/// environment `i`.
+#[derive(Debug)]
+pub struct VecBuffers<'a> {
+    /// `N x OBS_LEN` observations.
+    pub obs: &'a mut [f32],
+    /// `N x n_actions` legal-action masks (0 or 1).
+    pub masks: &'a mut [u8],
+    /// `N x reward_width` rewards.
+    pub rewards: &'a mut [f64],
+    /// `N` flags: resolved on this step.
+    pub terminated: &'a mut [bool],
+    /// `N` flags: out of steps on this step.
+    pub truncated: &'a mut [bool],
+}
+
+enum Inner {
+    Turn(TurnEnv),
+    Seat(SeatEnv),
+}
+
+struct Slot {
+    env: Inner,
+    base_seed: u64,
+    episode: u64,
+    needs_reset: bool,
+}
+
+/// N environments stepped together. Auto-reset follows Gymnasium's "next step" mode: the
+/// step after an episode ends resets that environment (its action is ignored) and reports
+/// reward 0. Results do not depend on the number of threads: each environment is stepped
+/// by exactly one thread and draws its seeds from its own stream (environment `i` of
+/// `reset(seed)` plays seed `seed + i`, then [`nth_seed`]`(seed + i, k)` for its `k`-th
+/// episode).
+pub struct VecEnv {
+    slots: Vec<Slot>,
+    mode: VecMode,
+    table: Arc<ActionTable>,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl std::fmt::Debug for VecEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VecEnv")
+            .field("num_envs", &self.slots.len())
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Environments a thread takes at a time.
+const MIN_PER_THREAD: usize = 8;
+
+impl VecEnv {
+    /// `num_envs` environments of `mode` drawing from `source`, stepped on `threads` threads
+    /// (1 steps them on the calling thread).
+    pub fn new(
+        source: Arc<ScenarioSource>,
+        table: Arc<ActionTable>,
+        mode: VecMode,
+        num_envs: usize,
+        threads: usize,
+    ) -> Result<Self, RlError> {
+        if num_envs == 0 {
+            return Err(RlError::config("num_envs", "0 environments; ask for at least 1"));
+        }
+        if threads == 0 {
+            return Err(RlError::config("threads", "0 threads; ask for at least 1"));
+        }
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .map_err(|e| RlError::config("threads", format!("{threads}: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let slots = (0..num_envs)
+            .map(|_| {
+                let turn = TurnEnv::new(Arc::clone(&source), Arc::clone(&table));
+                let env = match mode {
+                    VecMode::Turn => Inner::Turn(turn),
+                    VecMode::Seat { seat, others } => Inner::Seat(SeatEnv::new(turn, seat, others)),
+                };
+                Slot {
+                    env,
+                    base_seed: 0,
+                    episode: 0,
+                    needs_reset: true,
+                }
+            })
+            .collect();
+        Ok(VecEnv {
+            slots,
+            mode,
+            table,
+            pool,
+        })
+    }
+
+    /// Number of environments.
+    pub fn num_envs(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> VecMode {
+        self.mode
+    }
+
+    /// The action table.
+    pub fn table(&self) -> &Arc<ActionTable> {
+        &self.table
+    }
+
+    /// The seed of the episode environment `i` plays (after any seat redraws).
+    pub fn episode_seed(&self, i: usize) -> Option<u64> {
+        let slot = self.slots.get(i)?;
+        Some(match &slot.env {
+            Inner::Turn(t) => t
+                .environment()
+                .map_or(slot.base_seed, |e| e.simulator().scenario().seed),
+            Inner::Seat(s) => s.episode_seed(),
+        })
+    }
+
+    fn check(&self, out: &VecBuffers<'_>) -> Result<(), RlError> {
+        let n = self.slots.len();
+        let checks = [
+            ("observations", out.obs.len(), n * OBS_LEN),
+            ("masks", out.masks.len(), n * self.table.len()),
+            ("rewards", out.rewards.len(), n * self.mode.reward_width()),
+            ("terminated", out.terminated.len(), n),
+            ("truncated", out.truncated.len(), n),
+        ];
+        for (name, got, expected) in checks {
+            if got != expected {
+                return Err(RlError::BufferSize {
+                    name,
+                    got,
+                    expected,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Resets every environment: environment `i` plays seed `seed + i`.
+    pub fn reset(&mut self, seed: u64, out: VecBuffers<'_>) -> Result<(), RlError> {
+        self.check(&out)?;
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            slot.base_seed = seed.wrapping_add(i as u64);
+            slot.episode = 0;
+            slot.needs_reset = true;
+        }
+        out.rewards.fill(0.0);
+        self.run(None, out)
+    }
+
+    /// Steps every environment with its action (a table index); environments whose episode
+    /// ended on the previous step are reset instead. Every index is checked before any
+    /// environment moves, so a bad one changes nothing.
+    pub fn step(&mut self, actions: &[i64], out: VecBuffers<'_>) -> Result<(), RlError> {
+        self.check(&out)?;
+        if actions.len() != self.slots.len() {
+            return Err(RlError::ActionCount {
+                got: actions.len(),
+                expected: self.slots.len(),
+            });
+        }
+        for a in actions {
+            self.table.get(*a)?;
+        }
+        if self.slots.iter().any(|s| {
+            s.needs_reset
+                && s.episode == 0
+                && match &s.env {
+                    Inner::Turn(t) => t.environment().is_none(),
+                    Inner::Seat(e) => e.turn_env().environment().is_none(),
+                }
+        }) {
+            return Err(RlError::NotReset);
+        }
+        self.run(Some(actions), out)
+    }
+
+    fn run(&mut self, actions: Option<&[i64]>, out: VecBuffers<'_>) -> Result<(), RlError> {
+        let n_actions = self.table.len();
+        let n = self.slots.len();
+        let width = self.mode.reward_width();
+        let table = &*self.table;
+        let work = |((((((slot, obs), mask), reward), term), trunc), i): (
+            (((((&mut Slot, &mut [f32]), &mut [u8]), &mut [f64]), &mut bool), &mut bool),
+            usize,
+        )| {
+            step_slot(
+                slot,
+                actions.map(|a| a[i]),
+                table,
+                Row {
+                    obs,
+                    mask,
+                    reward,
+                    terminated: term,
+                    truncated: trunc,
+                },
+            )
+        };
+        match &self.pool {
+            None => self
+                .slots
+                .iter_mut()
+                .zip(out.obs.chunks_mut(OBS_LEN))
+                .zip(out.masks.chunks_mut(n_actions))
+                .zip(out.rewards.chunks_mut(width))
+                .zip(out.terminated.iter_mut())
+                .zip(out.truncated.iter_mut())
+                .zip(0..)
+                .try_for_each(work),
+            Some(pool) => {
+                let slots = &mut self.slots;
+                pool.install(|| {
+                    slots
+                        .par_iter_mut()
+                        .zip(out.obs.par_chunks_mut(OBS_LEN))
+                        .zip(out.masks.par_chunks_mut(n_actions))
+                        .zip(out.rewards.par_chunks_mut(width))
+                        .zip(out.terminated.par_iter_mut())
+                        .zip(out.truncated.par_iter_mut())
+                        .zip(0..n)
+                        .with_min_len(MIN_PER_THREAD)
+                        .try_for_each(work)
+                })
+            }
+        }
+    }
+}
+
+struct Row<'a> {
+    obs: &'a mut [f32],
+    mask: &'a mut [u8],
+    reward: &'a mut [f64],
+    terminated: &'a mut bool,
+    truncated: &'a mut bool,
+}
+
+fn step_slot(
+    slot: &mut Slot,
+    action: Option<i64>,
+    table: &ActionTable,
+    row: Row<'_>,
+) -> Result<(), RlError> {
+    *row.terminated = false;
+    *row.truncated = false;
+    if slot.needs_reset || action.is_none() {
+        let seed = nth_seed(slot.base_seed, slot.episode);
+        slot.episode += 1;
+        slot.needs_reset = false;
+        row.reward.fill(0.0);
+        match &mut slot.env {
+            Inner::Turn(t) => t.reset(seed)?,
+            Inner::Seat(s) => {
+                s.reset(seed)?;
+            }
+        }
+    } else if let Some(a) = action {
+        match &mut slot.env {
+            Inner::Turn(t) => {
+                let o = t.step_index(a)?;
+                for (r, role) in row.reward.iter_mut().zip(Role::TURN_ORDER) {
+                    *r = o.reward_of(role);
+                }
+                *row.terminated = o.terminated;
+                *row.truncated = o.truncated;
+            }
+            Inner::Seat(s) => {
+                let o = s.step_index(a)?;
+                row.reward[0] = o.reward;
+                *row.terminated = o.terminated;
+                *row.truncated = o.truncated;
+            }
+        }
+        slot.needs_reset = *row.terminated || *row.truncated;
+    }
+    let role = match &mut slot.env {
+        Inner::Turn(t) => {
+            let role = t.current_role()?;
+            t.encode(role, row.obs)?;
+            role
+        }
+        Inner::Seat(s) => {
+            s.encode(row.obs)?;
+            s.seat()
+        }
+    };
+    row.mask.copy_from_slice(table.mask(role));
+    Ok(())
+}
