@@ -1,7 +1,7 @@
 //! Whole episodes (oracle and random) and an evaluation batch on one and two threads.
 
 use chaosops_benches::{registry, scenario};
-use chaosops_cli::eval::{evaluate, EvalConfig};
+use chaosops_eval::eval::{evaluate, EvalConfig};
 use chaosops_model::Difficulty;
 use chaosops_roles::{run_episode, PolicyKind, RunOptions, Team};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
@@ -26,7 +26,7 @@ fn eval_batch(c: &mut Criterion) {
     let mut group = c.benchmark_group("eval_batch");
     group.sample_size(20);
     // 3 policies x 11 tier slots x 1000 episodes = 33000 episodes.
-    let config = EvalConfig {
+    let config: EvalConfig = EvalConfig {
         episodes_per_type: 1000,
         ..EvalConfig::default()
     };

@@ -1,7 +1,7 @@
 //! The LLM adapter: parsing completions, rendering prompts, scoring a completion with replay.
 
 use chaosops_benches::{hard_env, registry};
-use chaosops_cli::replay::{replay_line, ReplayOptions};
+use chaosops_eval::replay::{replay_line, ReplayOptions};
 use chaosops_llm::{parse_action, render_observation};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 

@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use std::io::IsTerminal;
 
 use anyhow::{bail, Context};
-use chaosops_cli::eval::{EvalConfig, MAX_EPISODES_PER_TYPE};
 use chaosops_cli::llm_policy::LlmConfig;
 use chaosops_cli::policy::{PolicyChoice, PolicyName};
-use chaosops_cli::{bench, eval, list, live, play, plots, registry, replay, serve, transcript};
+use chaosops_cli::{bench, list, live, play, plots, registry, serve, transcript};
+use chaosops_eval::eval::{self, EvalConfig, MAX_EPISODES_PER_TYPE};
+use chaosops_eval::replay;
 use chaosops_model::Role;
 use chaosops_model::{Difficulty, FailureId, ScenarioSpec, DEFAULT_MAX_STEPS};
 use chaosops_roles::{run_episode, PolicyKind, RunOptions};

@@ -5,7 +5,7 @@ use std::path::Path;
 use chaosops_model::Difficulty;
 use plotters::prelude::*;
 
-use crate::eval::Evaluation;
+use chaosops_eval::eval::Evaluation;
 
 const PALETTE: [RGBColor; 4] = [
     RGBColor(31, 119, 180),

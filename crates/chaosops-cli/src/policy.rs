@@ -80,6 +80,21 @@ impl PolicyChoice {
     }
 }
 
+impl From<PolicyKind> for PolicyChoice {
+    fn from(kind: PolicyKind) -> Self {
+        PolicyChoice::Scripted(kind)
+    }
+}
+
+impl chaosops_eval::eval::PolicySource for PolicyChoice {
+    fn name(&self) -> &'static str {
+        PolicyChoice::name(self)
+    }
+    fn team(&self, seed: u64, registry: &'static Registry) -> Team {
+        PolicyChoice::team(self, seed, registry)
+    }
+}
+
 impl fmt::Display for PolicyChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

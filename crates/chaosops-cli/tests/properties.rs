@@ -150,7 +150,7 @@ proptest! {
     /// Any text on a replay line yields a replay or an error message, never a panic.
     #[test]
     fn replay_never_panics_on_arbitrary_lines(line in any::<String>()) {
-        let _ = chaosops_cli::replay::replay_line(registry(), &Default::default(), &line);
+        let _ = chaosops_eval::replay::replay_line(registry(), &Default::default(), &line);
     }
 
     /// Episode-shaped lines with arbitrary values still never panic.
@@ -176,7 +176,7 @@ proptest! {
             line.push_str(&format!(", \"completion\": {}", serde_json::to_string(&c).unwrap()));
         }
         line.push('}');
-        if let Ok(replay) = chaosops_cli::replay::replay_line(registry(), &Default::default(), &line) {
+        if let Ok(replay) = chaosops_eval::replay::replay_line(registry(), &Default::default(), &line) {
             prop_assert!(replay.final_state.step_count <= replay.final_state.max_steps);
         }
     }

@@ -155,7 +155,10 @@ impl ScenarioSource {
                     let f = registry
                         .failure(id)
                         .map_err(|e| RlError::config("failure_types", e.to_string()))?;
-                    if !failures.iter().any(|g: &&dyn FailureInjector| g.id() == f.id()) {
+                    if !failures
+                        .iter()
+                        .any(|g: &&dyn FailureInjector| g.id() == f.id())
+                    {
                         failures.push(f);
                     }
                 }
@@ -174,7 +177,11 @@ impl ScenarioSource {
                 "tiers",
                 format!(
                     "no registered failure type belongs to {}",
-                    tiers.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                    tiers
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         }

@@ -40,19 +40,54 @@ const fn seg(name: &'static str, start: usize, len: usize, doc: &'static str) ->
     }
 }
 
-const ROLE: Segment = seg("role", 0, 4, "one-hot of the observing role (sre, dev, manager, oversight)");
+const ROLE: Segment = seg(
+    "role",
+    0,
+    4,
+    "one-hot of the observing role (sre, dev, manager, oversight)",
+);
 const TURN: Segment = seg("turn", ROLE.start + ROLE.len, 4, "1 when it is the observer's turn; step / max_steps; 1 when the episode is over; 1 when metrics are visible");
 const SERVICES: Segment = seg("services", TURN.start + TURN.len, Service::COUNT * PER_SERVICE, "per service (auth, payments, notifications, db): cpu/100, memory/4096, latency/2000, error rate, replicas/8, health one-hot (healthy, degraded, critical, down); zeros when metrics are hidden");
 const ALERTS: Segment = seg("alerts", SERVICES.start + SERVICES.len, 10, "visible alerts counted per component (7) and per severity (page, warn, info), each count/4 capped at 1");
 const LOGS: Segment = seg("logs", ALERTS.start + ALERTS.len, 28, "visible log lines counted per component (7) x level (INFO, WARN, ERROR, FATAL), count/4 capped at 1");
-const EVIDENCE: Segment = seg("evidence", LOGS.start + LOGS.len, EVIDENCE_BUCKETS, "hashed bag of the tokens of visible logs, alerts and fleet actions, count/4 capped at 1");
+const EVIDENCE: Segment = seg(
+    "evidence",
+    LOGS.start + LOGS.len,
+    EVIDENCE_BUCKETS,
+    "hashed bag of the tokens of visible logs, alerts and fleet actions, count/4 capped at 1",
+);
 const FLEET: Segment = seg("fleet", EVIDENCE.start + EVIDENCE.len, 12, "visible fleet actions counted per agent (autoscaler, load_balancer, deploy_bot) x target service, count/4 capped at 1 (oversight only)");
-const CHAT: Segment = seg("chat", FLEET.start + FLEET.len, 3, "shared chat lines/8, inbox messages/8, 1 when a private note is shown");
-const CHAT_TOKENS: Segment = seg("chat_tokens", CHAT.start + CHAT.len, CHAT_BUCKETS, "hashed bag of the tokens of the visible chat and inbox, count/4 capped at 1");
-const LAST_ACTION: Segment = seg("last_action", CHAT_TOKENS.start + CHAT_TOKENS.len, 9, "one-hot of the last step's action type (zeros at reset)");
-const LAST_ACTOR: Segment = seg("last_actor", LAST_ACTION.start + LAST_ACTION.len, 4, "one-hot of the role that acted last (zeros at reset)");
+const CHAT: Segment = seg(
+    "chat",
+    FLEET.start + FLEET.len,
+    3,
+    "shared chat lines/8, inbox messages/8, 1 when a private note is shown",
+);
+const CHAT_TOKENS: Segment = seg(
+    "chat_tokens",
+    CHAT.start + CHAT.len,
+    CHAT_BUCKETS,
+    "hashed bag of the tokens of the visible chat and inbox, count/4 capped at 1",
+);
+const LAST_ACTION: Segment = seg(
+    "last_action",
+    CHAT_TOKENS.start + CHAT_TOKENS.len,
+    9,
+    "one-hot of the last step's action type (zeros at reset)",
+);
+const LAST_ACTOR: Segment = seg(
+    "last_actor",
+    LAST_ACTION.start + LAST_ACTION.len,
+    4,
+    "one-hot of the role that acted last (zeros at reset)",
+);
 const LAST_FLAGS: Segment = seg("last_flags", LAST_ACTOR.start + LAST_ACTOR.len, 8, "the last step's public outcome: resolved, wrong fix, cascade, rogue caught, false flag, root cause identified, miscommunication, ended unresolved");
-const LAST_REWARD: Segment = seg("last_reward", LAST_FLAGS.start + LAST_FLAGS.len, 1, "the last step's reward / 200, clipped to [-1, 1]");
+const LAST_REWARD: Segment = seg(
+    "last_reward",
+    LAST_FLAGS.start + LAST_FLAGS.len,
+    1,
+    "the last step's reward / 200, clipped to [-1, 1]",
+);
 
 /// The layout of the observation vector, in order.
 pub const LAYOUT: [Segment; 13] = [

@@ -176,18 +176,17 @@ impl ActionTable {
                     return None;
                 }
                 let to = action.args.to.as_deref().unwrap_or("").trim();
-                COMMUNICATE_RECIPIENTS.iter().position(|r| match r {
-                    None => to.is_empty() || to.eq_ignore_ascii_case("all"),
-                    Some(role) => to.eq_ignore_ascii_case(role.as_str()),
-                })
-                .map(|i| COMMUNICATE + i)
+                COMMUNICATE_RECIPIENTS
+                    .iter()
+                    .position(|r| match r {
+                        None => to.is_empty() || to.eq_ignore_ascii_case("all"),
+                        Some(role) => to.eq_ignore_ascii_case(role.as_str()),
+                    })
+                    .map(|i| COMMUNICATE + i)
             }
             ActionType::IdentifyRootCause => {
                 let id = action.args.failure_type.as_deref()?;
-                self.failures
-                    .binary_search(&id)
-                    .ok()
-                    .map(|i| IDENTIFY + i)
+                self.failures.binary_search(&id).ok().map(|i| IDENTIFY + i)
             }
         }
     }

@@ -33,21 +33,36 @@ fn the_table_round_trips_and_starts_with_noop() {
         assert_eq!(t.encode(action), Some(i), "{}", t.names()[i]);
         assert_eq!(t.encode(&action.clone().with_role(Role::Dev)), Some(i));
     }
-    assert_eq!(t.names()[IDENTIFY], "identify_root_cause:autoscaler_cost_cut");
+    assert_eq!(
+        t.names()[IDENTIFY],
+        "identify_root_cause:autoscaler_cost_cut"
+    );
     assert_eq!(t.encode(&Action::scale(Service::Db, 5)), None);
     assert_eq!(t.encode(&Action::communicate("hello")), None);
-    assert_eq!(t.encode(&Action::restart(Service::Db).with_target("dbx")), None);
+    assert_eq!(
+        t.encode(&Action::restart(Service::Db).with_target("dbx")),
+        None
+    );
     let mut explicit_all = Action::communicate(COMMUNICATE_MESSAGE);
     explicit_all.args.to = Some("ALL".into());
-    assert_eq!(t.encode(&explicit_all), t.encode(&Action::communicate(COMMUNICATE_MESSAGE)));
-    assert!(t.get(-1).unwrap_err().to_string().contains("action index -1"));
+    assert_eq!(
+        t.encode(&explicit_all),
+        t.encode(&Action::communicate(COMMUNICATE_MESSAGE))
+    );
+    assert!(t
+        .get(-1)
+        .unwrap_err()
+        .to_string()
+        .contains("action index -1"));
     assert!(t.get(t.len() as i64).is_err());
 }
 
 #[test]
 fn masks_follow_the_role_rules() {
     let t = table();
-    let flag = t.encode(&Action::flag_rogue(FleetAgent::DeployBot)).unwrap();
+    let flag = t
+        .encode(&Action::flag_rogue(FleetAgent::DeployBot))
+        .unwrap();
     let resolve = t.encode(&Action::resolve()).unwrap();
     for role in Role::ALL {
         let m = t.mask(*role);
@@ -165,11 +180,20 @@ fn the_vector_tells_failures_apart() {
             difficulty: Difficulty::Hard,
             max_steps: 20,
         };
-        let env = Environment::new(r, &r.scenario(&spec).unwrap(), RewardConfig::default(), None)
-            .unwrap();
+        let env = Environment::new(
+            r,
+            &r.scenario(&spec).unwrap(),
+            RewardConfig::default(),
+            None,
+        )
+        .unwrap();
         let mut v = vec![0.0f32; OBS_LEN];
         encode_observation(&env.observation_for(Role::Oversight), 20, &mut v);
-        assert!(!seen.contains(&v), "{} looks like another failure", failure.id());
+        assert!(
+            !seen.contains(&v),
+            "{} looks like another failure",
+            failure.id()
+        );
         seen.push(v);
     }
 }
@@ -248,9 +272,13 @@ fn strict_pays_repeated_bonuses_once() {
         let mut bonus = 0.0;
         for _ in 0..3 {
             // sre declares, oversight flags, dev and manager wait: twice over.
-            let o = env.step(&Action::identify_root_cause(&FailureId::ROGUE_DEPLOY_BOT)).unwrap();
+            let o = env
+                .step(&Action::identify_root_cause(&FailureId::ROGUE_DEPLOY_BOT))
+                .unwrap();
             bonus += o.record.breakdown.early_root_cause_bonus;
-            let o = env.step(&Action::flag_rogue(FleetAgent::DeployBot)).unwrap();
+            let o = env
+                .step(&Action::flag_rogue(FleetAgent::DeployBot))
+                .unwrap();
             bonus += o.record.breakdown.rogue_caught_bonus;
             env.step(&Action::noop()).unwrap();
             env.step(&Action::noop()).unwrap();
@@ -261,8 +289,15 @@ fn strict_pays_repeated_bonuses_once() {
     // later correct declaration pays again, and so does every correct flag (the farming the
     // strict preset exists for); strict pays each bonus once.
     assert_eq!(totals, [90.0 + 150.0, 30.0 + 50.0]);
-    assert_eq!("strict".parse::<RewardPreset>().unwrap(), RewardPreset::Strict);
-    assert!("lenient".parse::<RewardPreset>().unwrap_err().to_string().contains("\"lenient\""));
+    assert_eq!(
+        "strict".parse::<RewardPreset>().unwrap(),
+        RewardPreset::Strict
+    );
+    assert!("lenient"
+        .parse::<RewardPreset>()
+        .unwrap_err()
+        .to_string()
+        .contains("\"lenient\""));
 }
 
 #[test]
@@ -275,7 +310,11 @@ fn a_seed_picks_one_scenario() {
             (sc.failure_type.to_string(), sc.difficulty)
         })
         .collect();
-    assert_eq!(picks.len(), s.candidates().len(), "every pool entry is drawn");
+    assert_eq!(
+        picks.len(),
+        s.candidates().len(),
+        "every pool entry is drawn"
+    );
     let easy = source(EnvConfig {
         tiers: vec![Difficulty::Easy],
         ..EnvConfig::default()
@@ -290,7 +329,10 @@ fn a_seed_picks_one_scenario() {
     )
     .unwrap_err()
     .to_string();
-    assert!(err.starts_with("failure_types: unknown failure type \"dns_outag\""), "{err}");
+    assert!(
+        err.starts_with("failure_types: unknown failure type \"dns_outag\""),
+        "{err}"
+    );
     let err = ScenarioSource::new(
         registry(),
         &EnvConfig {
@@ -312,7 +354,11 @@ fn a_seat_collects_the_reward_of_the_turns_between() {
         ..EnvConfig::default()
     };
     let others = [PolicyKind::Oracle; 4];
-    let mut seat = SeatEnv::new(TurnEnv::new(source(config.clone()), t.clone()), Role::Dev, others);
+    let mut seat = SeatEnv::new(
+        TurnEnv::new(source(config.clone()), t.clone()),
+        Role::Dev,
+        others,
+    );
     assert_eq!(seat.reset(9).unwrap(), 0);
     // The oracle SRE declared (+30 - 2) and oversight flagged (-4, +50 goes to oversight only).
     let env = seat.turn_env().environment().unwrap();
@@ -327,7 +373,10 @@ fn a_seat_collects_the_reward_of_the_turns_between() {
     // dev noop (step 3: -6), manager noop (-8), sre declares again (-10, and +30 again under
     // the reference weights), oversight flags again (-12; its +50 is oversight's alone).
     assert_eq!(o.reward, -6.0 - 8.0 + (30.0 - 10.0) - 12.0);
-    assert_eq!(seat.turn_env().environment().unwrap().current_role(), Role::Dev);
+    assert_eq!(
+        seat.turn_env().environment().unwrap().current_role(),
+        Role::Dev
+    );
 }
 
 #[test]
@@ -338,7 +387,11 @@ fn a_seat_redraws_episodes_that_end_before_its_turn() {
         ..EnvConfig::default()
     };
     // A heuristic SRE restarts db on turn one: db_deadlock ends before the dev's turn.
-    let mut seat = SeatEnv::new(TurnEnv::new(source(config), table()), Role::Dev, [PolicyKind::Heuristic; 4]);
+    let mut seat = SeatEnv::new(
+        TurnEnv::new(source(config), table()),
+        Role::Dev,
+        [PolicyKind::Heuristic; 4],
+    );
     let mut redrawn = 0;
     for seed in 0..30 {
         redrawn += seat.reset(seed).unwrap();
@@ -352,7 +405,11 @@ fn a_seat_redraws_episodes_that_end_before_its_turn() {
         tiers: vec![Difficulty::Easy],
         ..EnvConfig::default()
     };
-    let mut hopeless = SeatEnv::new(TurnEnv::new(source(config), table()), Role::Dev, [PolicyKind::Heuristic; 4]);
+    let mut hopeless = SeatEnv::new(
+        TurnEnv::new(source(config), table()),
+        Role::Dev,
+        [PolicyKind::Heuristic; 4],
+    );
     // The heuristic SRE investigates 15% of the time, so some seeds survive; a manager seat
     // behind an SRE that always fixes would not. Either way the reset is deterministic.
     let a = hopeless.reset(1).map(|_| hopeless.episode_seed());
@@ -494,7 +551,10 @@ fn a_bad_action_changes_nothing() {
     assert_eq!(out.obs, before);
     let mut short = Outputs::new(1, t.len(), 4);
     let err = v.step(&[0, 0], short.buffers()).unwrap_err();
-    assert!(err.to_string().starts_with("buffer observations holds"), "{err}");
+    assert!(
+        err.to_string().starts_with("buffer observations holds"),
+        "{err}"
+    );
     v.step(&[0, 0], out.buffers()).unwrap();
     assert_eq!(v.episode_seed(0), Some(1));
 }

@@ -103,7 +103,10 @@ impl VecEnv {
         threads: usize,
     ) -> Result<Self, RlError> {
         if num_envs == 0 {
-            return Err(RlError::config("num_envs", "0 environments; ask for at least 1"));
+            return Err(RlError::config(
+                "num_envs",
+                "0 environments; ask for at least 1",
+            ));
         }
         if threads == 0 {
             return Err(RlError::config("threads", "0 threads; ask for at least 1"));
@@ -232,10 +235,7 @@ impl VecEnv {
         let n = self.slots.len();
         let width = self.mode.reward_width();
         let table = &*self.table;
-        let work = |((((((slot, obs), mask), reward), term), trunc), i): (
-            (((((&mut Slot, &mut [f32]), &mut [u8]), &mut [f64]), &mut bool), &mut bool),
-            usize,
-        )| {
+        let work = |((((((slot, obs), mask), reward), term), trunc), i): Zipped<'_>| {
             step_slot(
                 slot,
                 actions.map(|a| a[i]),
@@ -278,6 +278,18 @@ impl VecEnv {
         }
     }
 }
+
+/// One slot and its rows of the output buffers, as the zipped iterators yield them.
+type Zipped<'a> = (
+    (
+        (
+            (((&'a mut Slot, &'a mut [f32]), &'a mut [u8]), &'a mut [f64]),
+            &'a mut bool,
+        ),
+        &'a mut bool,
+    ),
+    usize,
+);
 
 struct Row<'a> {
     obs: &'a mut [f32],

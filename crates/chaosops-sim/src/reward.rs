@@ -159,14 +159,20 @@ mod tests {
         };
         let c = RewardConfig::default();
         assert_eq!(
-            c.score(&flags, 5, Some(3), BonusesPaid::default()).early_root_cause_bonus,
+            c.score(&flags, 5, Some(3), BonusesPaid::default())
+                .early_root_cause_bonus,
             30.0
         );
         assert_eq!(
-            c.score(&flags, 5, Some(4), BonusesPaid::default()).early_root_cause_bonus,
+            c.score(&flags, 5, Some(4), BonusesPaid::default())
+                .early_root_cause_bonus,
             0.0
         );
-        assert_eq!(c.score(&flags, 5, Some(4), BonusesPaid::default()).mttr_penalty, -10.0);
+        assert_eq!(
+            c.score(&flags, 5, Some(4), BonusesPaid::default())
+                .mttr_penalty,
+            -10.0
+        );
     }
 
     const ROGUE_PAID: BonusesPaid = BonusesPaid {
@@ -185,18 +191,33 @@ mod tests {
             root_cause: true,
         };
         let reference = RewardConfig::reference();
-        assert_eq!(reference.score(&flags, 2, Some(1), paid).early_root_cause_bonus, 30.0);
-        let strict = RewardConfig::strict();
         assert_eq!(
-            strict.score(&flags, 1, Some(1), BonusesPaid::default()).early_root_cause_bonus,
+            reference
+                .score(&flags, 2, Some(1), paid)
+                .early_root_cause_bonus,
             30.0
         );
-        assert_eq!(strict.score(&flags, 2, Some(1), paid).early_root_cause_bonus, 0.0);
+        let strict = RewardConfig::strict();
+        assert_eq!(
+            strict
+                .score(&flags, 1, Some(1), BonusesPaid::default())
+                .early_root_cause_bonus,
+            30.0
+        );
+        assert_eq!(
+            strict
+                .score(&flags, 2, Some(1), paid)
+                .early_root_cause_bonus,
+            0.0
+        );
         let rogue = OutcomeFlags {
             rogue_flagged_correctly: true,
             ..Default::default()
         };
-        assert_eq!(strict.score(&rogue, 2, None, ROGUE_PAID).rogue_caught_bonus, 0.0);
+        assert_eq!(
+            strict.score(&rogue, 2, None, ROGUE_PAID).rogue_caught_bonus,
+            0.0
+        );
     }
 
     #[test]
@@ -207,14 +228,23 @@ mod tests {
         };
         let default = RewardConfig::default();
         assert_eq!(
-            default.score(&flags, 2, None, ROGUE_PAID).rogue_caught_bonus,
+            default
+                .score(&flags, 2, None, ROGUE_PAID)
+                .rogue_caught_bonus,
             50.0
         );
         let once = RewardConfig {
             rogue_bonus_once: true,
             ..Default::default()
         };
-        assert_eq!(once.score(&flags, 2, None, BonusesPaid::default()).rogue_caught_bonus, 50.0);
-        assert_eq!(once.score(&flags, 2, None, ROGUE_PAID).rogue_caught_bonus, 0.0);
+        assert_eq!(
+            once.score(&flags, 2, None, BonusesPaid::default())
+                .rogue_caught_bonus,
+            50.0
+        );
+        assert_eq!(
+            once.score(&flags, 2, None, ROGUE_PAID).rogue_caught_bonus,
+            0.0
+        );
     }
 }

@@ -71,26 +71,37 @@ pub struct Replay {
     pub blended_reward: Option<f64>,
 }
 
-/// Replays one input line (without its line number in errors).
-pub fn replay_line(
+/// A completion scored as the next turn of an episode.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompletionScore {
+    /// How the completion was read.
+    pub parse: ParseReport,
+    /// The completion turn's record.
+    pub step: StepRecord,
+    /// The completion turn's blended reward: W x team + (1 - W) x oversight.
+    pub blended_reward: f64,
+}
+
+/// Plays `actions` from the start of `spec`'s episode, pushing each record into `steps`
+/// when given. Errors name the scenario or the action index.
+pub fn play_history<I>(
     registry: &'static Registry,
-    options: &ReplayOptions,
-    line: &str,
-) -> Result<Replay, String> {
-    let episode: Episode<'_> = match serde_json::from_str::<Wrapped<'_>>(line) {
-        Ok(wrapped) => serde_json::from_str(wrapped.input.get()),
-        Err(_) => serde_json::from_str(line),
-    }
-    .map_err(|e| format!("invalid episode JSON: {e}"))?;
+    spec: &ScenarioSpec,
+    actions: I,
+    mut steps: Option<&mut Vec<StepRecord>>,
+) -> Result<Environment, String>
+where
+    I: ExactSizeIterator<Item = Result<Action, String>>,
+{
     let scenario = registry
-        .scenario(&episode.scenario)
+        .scenario(spec)
         .map_err(|e| format!("scenario: {e}"))?;
     let mut env = Environment::new(registry, &scenario, RewardConfig::default(), None)
         .map_err(|e| format!("scenario: {e}"))?;
-    let mut steps = Vec::with_capacity(episode.actions.len());
-    for (i, raw) in episode.actions.iter().enumerate() {
+    let total = actions.len();
+    for (i, action) in actions.enumerate() {
         if env.is_done() {
-            let left = episode.actions.len() - i;
+            let left = total - i;
             let state = env.state();
             let how = if state.resolved {
                 "resolved"
@@ -102,36 +113,68 @@ pub fn replay_line(
                 state.step_count
             ));
         }
-        let action: Action =
-            serde_json::from_str(raw.get()).map_err(|e| format!("actions[{i}]: {e}"))?;
+        let action = action.map_err(|e| format!("actions[{i}]: {e}"))?;
         let record = env
             .step_record(&action)
             .map_err(|e| format!("actions[{i}]: {e}"))?;
-        steps.push(record);
-    }
-    let (mut parse, mut step, mut blended_reward) = (None, None, None);
-    if let Some(text) = &episode.completion {
-        if env.is_done() {
-            return Err(format!(
-                "completion: the episode ended at step {} before the completion's turn",
-                env.state().step_count
-            ));
+        if let Some(steps) = steps.as_deref_mut() {
+            steps.push(record);
         }
-        let parsed = chaosops_llm::parse_action(text, registry);
-        let record = env
-            .step_record(&parsed.action)
-            .map_err(|e| format!("completion: {e}"))?;
-        steps.push(record);
-        parse = Some(ParseReport {
+    }
+    Ok(env)
+}
+
+/// Parses `text` into the next turn's action of `env`, applies it and scores it.
+pub fn score_completion(
+    registry: &'static Registry,
+    env: &mut Environment,
+    text: &str,
+    team_weight: f64,
+) -> Result<CompletionScore, String> {
+    if env.is_done() {
+        return Err(format!(
+            "completion: the episode ended at step {} before the completion's turn",
+            env.state().step_count
+        ));
+    }
+    let parsed = chaosops_llm::parse_action(text, registry);
+    let record = env
+        .step_record(&parsed.action)
+        .map_err(|e| format!("completion: {e}"))?;
+    Ok(CompletionScore {
+        parse: ParseReport {
             outcome: parsed.outcome,
             dropped: parsed.dropped,
-        });
-        blended_reward = Some(blend(
-            record.team_reward,
-            record.oversight_reward,
-            options.team_weight,
-        ));
-        step = Some(record);
+        },
+        step: record,
+        blended_reward: blend(record.team_reward, record.oversight_reward, team_weight),
+    })
+}
+
+/// Replays one input line (without its line number in errors).
+pub fn replay_line(
+    registry: &'static Registry,
+    options: &ReplayOptions,
+    line: &str,
+) -> Result<Replay, String> {
+    let episode: Episode<'_> = match serde_json::from_str::<Wrapped<'_>>(line) {
+        Ok(wrapped) => serde_json::from_str(wrapped.input.get()),
+        Err(_) => serde_json::from_str(line),
+    }
+    .map_err(|e| format!("invalid episode JSON: {e}"))?;
+    let mut steps = Vec::with_capacity(episode.actions.len() + 1);
+    let actions = episode
+        .actions
+        .iter()
+        .map(|raw| serde_json::from_str::<Action>(raw.get()).map_err(|e| e.to_string()));
+    let mut env = play_history(registry, &episode.scenario, actions, Some(&mut steps))?;
+    let (mut parse, mut step, mut blended_reward) = (None, None, None);
+    if let Some(text) = &episode.completion {
+        let score = score_completion(registry, &mut env, text, options.team_weight)?;
+        steps.push(score.step);
+        parse = Some(score.parse);
+        step = Some(score.step);
+        blended_reward = Some(score.blended_reward);
     }
     Ok(Replay {
         steps,

@@ -2,25 +2,42 @@
 
 use std::borrow::Cow;
 
-use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario};
-use chaosops_roles::{run_episode, PolicyKind, RunOptions};
-use chaosops_sim::curriculum::scenarios_for_tier;
-use chaosops_sim::{Registry, SimError};
-use serde::Serialize;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use crate::policy::PolicyChoice;
+use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario};
+use chaosops_roles::{run_episode, PolicyKind, RunOptions, Team};
+use chaosops_sim::curriculum::scenarios_for_tier;
+use chaosops_sim::{Registry, SimError};
+use serde::Serialize;
+
+/// Something that can field a team for each evaluated episode: a scripted kind, or a
+/// front end's own choice (the CLI's `llm` policy).
+pub trait PolicySource: Sync {
+    /// The name used in reports.
+    fn name(&self) -> &'static str;
+    /// A fresh team for the episode of `seed` (every role played by this policy).
+    fn team(&self, seed: u64, registry: &'static Registry) -> Team;
+}
+
+impl PolicySource for PolicyKind {
+    fn name(&self) -> &'static str {
+        self.as_str()
+    }
+    fn team(&self, seed: u64, _registry: &'static Registry) -> Team {
+        Team::uniform(*self, seed)
+    }
+}
 
 /// Largest accepted `--episodes-per-type`.
 pub const MAX_EPISODES_PER_TYPE: u32 = 10_000;
 
 /// What to evaluate.
 #[derive(Clone, Debug)]
-pub struct EvalConfig {
+pub struct EvalConfig<P = PolicyKind> {
     /// Policies, in report order.
-    pub policies: Vec<PolicyChoice>,
+    pub policies: Vec<P>,
     /// Tiers, in report order.
     pub tiers: Vec<Difficulty>,
     /// Episodes per failure type and tier.
@@ -29,7 +46,7 @@ pub struct EvalConfig {
     pub seed_offset: u64,
 }
 
-impl Default for EvalConfig {
+impl<P: From<PolicyKind>> Default for EvalConfig<P> {
     fn default() -> Self {
         EvalConfig {
             policies: [
@@ -38,7 +55,7 @@ impl Default for EvalConfig {
                 PolicyKind::Random,
             ]
             .into_iter()
-            .map(PolicyChoice::Scripted)
+            .map(P::from)
             .collect(),
             tiers: Difficulty::ALL.to_vec(),
             episodes_per_type: 5,
@@ -131,9 +148,9 @@ const CHUNK: usize = 64;
 /// Plays every episode of `config` on `threads` worker threads, calling `progress` after each.
 /// Workers claim chunks of episodes from a shared counter and results are put back in
 /// episode order, so the evaluation is identical whatever `threads` is.
-pub fn evaluate(
+pub fn evaluate<P: PolicySource>(
     registry: &'static Registry,
-    config: &EvalConfig,
+    config: &EvalConfig<P>,
     threads: NonZeroUsize,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Evaluation, SimError> {
@@ -147,7 +164,7 @@ pub fn evaluate(
         })
         .collect();
     // Jobs in (policy, tier, scenario) order; each bucket is one contiguous run.
-    let mut jobs: Vec<(&PolicyChoice, Difficulty, &Scenario)> = Vec::new();
+    let mut jobs: Vec<(&P, Difficulty, &Scenario)> = Vec::new();
     let mut buckets = Vec::new();
     for policy in &config.policies {
         for (tier, list) in &lists {
@@ -155,7 +172,7 @@ pub fn evaluate(
             jobs.extend(list.iter().map(|s| (policy, *tier, s)));
         }
     }
-    let play = |&(policy, tier, scenario): &(&PolicyChoice, Difficulty, &Scenario)| {
+    let play = |&(policy, tier, scenario): &(&P, Difficulty, &Scenario)| {
         let mut team = policy.team(scenario.seed, registry);
         let options = RunOptions {
             skip_steps: true,
@@ -217,7 +234,7 @@ pub fn evaluate(
         })
         .collect();
     Ok(Evaluation {
-        policies: config.policies.iter().map(PolicyChoice::name).collect(),
+        policies: config.policies.iter().map(P::name).collect(),
         tiers: config.tiers.clone(),
         episodes_per_type: config.episodes_per_type,
         per_episode,
