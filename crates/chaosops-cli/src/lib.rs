@@ -21,7 +21,6 @@ pub mod plots;
 pub mod policy;
 pub mod schema;
 pub mod serve;
-pub mod transcript;
 
 use chaosops_sim::{Registry, SimError};
 

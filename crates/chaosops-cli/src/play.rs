@@ -6,7 +6,7 @@ use chaosops_model::{Action, ActionType, Role, Service};
 use chaosops_sim::Registry;
 
 use crate::live::LiveEpisode;
-use crate::transcript;
+use chaosops_roles::transcript;
 
 /// What a person typed.
 #[derive(Clone, Debug, PartialEq)]

@@ -25,7 +25,8 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use self::session::{code, environment, error, ObservationData, Reply, ResetData, Session};
+use self::session::{code, environment, error, Reply, ResetData, Session};
+use chaosops_model::ObservationData;
 
 /// Server limits and behaviour.
 #[derive(Clone, Debug)]

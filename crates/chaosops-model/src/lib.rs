@@ -33,7 +33,7 @@ pub use failure_id::FailureId;
 pub use names::{
     ActionType, Component, Difficulty, FleetAgent, Health, LogLevel, Role, Service, Severity,
 };
-pub use observation::{Message, Observation};
+pub use observation::{Message, Observation, ObservationData};
 pub use record::StepRecord;
 pub use reward::{blend, OutcomeFlags, RewardBreakdown};
 pub use scenario::{Scenario, ScenarioSpec, DEFAULT_MAX_STEPS};

@@ -2,10 +2,11 @@
 
 use std::fmt;
 
-use serde::ser::SerializeStruct;
+use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
 use crate::names::{ActionType, Role};
+use crate::record::StepRecord;
 use crate::reward::OutcomeFlags;
 use crate::view::RoleView;
 
@@ -109,6 +110,40 @@ impl Serialize for Observation<'_> {
         s.serialize_field("turn_role", &self.turn_role)?;
         s.serialize_field("message", &self.message)?;
         s.end()
+    }
+}
+
+/// An observation as the server sends it (the `data` of an `observation` message):
+/// `{"observation": {"view", "step", "turn_role", "message", "last_step"}, "reward", "done"}`.
+pub struct ObservationData<'a> {
+    /// The observation.
+    pub observation: Observation<'a>,
+    /// The record of the step that led here, if any.
+    pub last_step: Option<StepRecord>,
+}
+
+struct ObservationBody<'a, 'b>(&'b ObservationData<'a>);
+
+impl Serialize for ObservationBody<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let o = &self.0.observation;
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("view", &o.view)?;
+        map.serialize_entry("step", &o.step)?;
+        map.serialize_entry("turn_role", &o.turn_role)?;
+        map.serialize_entry("message", &o.message)?;
+        map.serialize_entry("last_step", &self.0.last_step)?;
+        map.end()
+    }
+}
+
+impl Serialize for ObservationData<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("observation", &ObservationBody(self))?;
+        map.serialize_entry("reward", &self.observation.reward)?;
+        map.serialize_entry("done", &self.observation.done)?;
+        map.end()
     }
 }
 

@@ -181,7 +181,7 @@ impl SeatEnv {
     }
 
     /// The seat's legal-action mask.
-    pub fn mask(&self) -> &[u8] {
+    pub fn mask(&self) -> &[i8] {
         self.turn.table().mask(self.seat)
     }
 }

@@ -49,7 +49,7 @@ pub struct ActionTable {
     actions: Vec<Action>,
     names: Vec<String>,
     failures: Vec<&'static str>,
-    masks: Vec<u8>,
+    masks: Vec<i8>,
 }
 
 impl ActionTable {
@@ -93,7 +93,7 @@ impl ActionTable {
             names.push(format!("identify_root_cause:{id}"));
         }
         let n = actions.len();
-        let mut masks = vec![1u8; n * Role::COUNT];
+        let mut masks = vec![1i8; n * Role::COUNT];
         for role in Role::ALL {
             let row = &mut masks[role.index() * n..(role.index() + 1) * n];
             if *role != Role::Manager {
@@ -191,11 +191,11 @@ impl ActionTable {
         }
     }
 
-    /// What the rules allow `role` to do, one byte (0 or 1) per action: everything but
+    /// What the rules allow `role` to do, one `i8` (0 or 1) per action: everything but
     /// `resolve` (the manager's) and `flag_rogue` (oversight's). The mask says what the rules
     /// allow, not what is wise; a masked action is still accepted and scored as a
     /// miscommunication.
-    pub fn mask(&self, role: Role) -> &[u8] {
+    pub fn mask(&self, role: Role) -> &[i8] {
         let n = self.actions.len();
         &self.masks[role.index() * n..(role.index() + 1) * n]
     }

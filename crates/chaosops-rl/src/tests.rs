@@ -66,8 +66,8 @@ fn masks_follow_the_role_rules() {
     let resolve = t.encode(&Action::resolve()).unwrap();
     for role in Role::ALL {
         let m = t.mask(*role);
-        assert_eq!(m[flag], u8::from(*role == Role::Oversight), "{role}");
-        assert_eq!(m[resolve], u8::from(*role == Role::Manager), "{role}");
+        assert_eq!(m[flag], i8::from(*role == Role::Oversight), "{role}");
+        assert_eq!(m[resolve], i8::from(*role == Role::Manager), "{role}");
         assert_eq!(m[NOOP], 1);
         let masked = match role {
             Role::Oversight => 1, // resolve
@@ -419,7 +419,7 @@ fn a_seat_redraws_episodes_that_end_before_its_turn() {
 
 struct Outputs {
     obs: Vec<f32>,
-    masks: Vec<u8>,
+    masks: Vec<i8>,
     rewards: Vec<f64>,
     terminated: Vec<bool>,
     truncated: Vec<bool>,

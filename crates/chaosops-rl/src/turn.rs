@@ -170,7 +170,7 @@ impl TurnEnv {
     }
 
     /// Writes `role`'s legal-action mask ([`ActionTable::len`] bytes) into `out`.
-    pub fn mask(&self, role: Role, out: &mut [u8]) -> Result<(), RlError> {
+    pub fn mask(&self, role: Role, out: &mut [i8]) -> Result<(), RlError> {
         let mask = self.table.mask(role);
         if out.len() != mask.len() {
             return Err(RlError::BufferSize {

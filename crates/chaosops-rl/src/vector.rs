@@ -46,7 +46,7 @@ pub struct VecBuffers<'a> {
     /// `N x OBS_LEN` observations.
     pub obs: &'a mut [f32],
     /// `N x n_actions` legal-action masks (0 or 1).
-    pub masks: &'a mut [u8],
+    pub masks: &'a mut [i8],
     /// `N x reward_width` rewards.
     pub rewards: &'a mut [f64],
     /// `N` flags: resolved on this step.
@@ -283,7 +283,7 @@ impl VecEnv {
 type Zipped<'a> = (
     (
         (
-            (((&'a mut Slot, &'a mut [f32]), &'a mut [u8]), &'a mut [f64]),
+            (((&'a mut Slot, &'a mut [f32]), &'a mut [i8]), &'a mut [f64]),
             &'a mut bool,
         ),
         &'a mut bool,
@@ -293,7 +293,7 @@ type Zipped<'a> = (
 
 struct Row<'a> {
     obs: &'a mut [f32],
-    mask: &'a mut [u8],
+    mask: &'a mut [i8],
     reward: &'a mut [f64],
     terminated: &'a mut bool,
     truncated: &'a mut bool,

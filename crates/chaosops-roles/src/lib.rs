@@ -31,6 +31,7 @@ mod policy;
 mod random;
 mod runner;
 mod sre;
+pub mod transcript;
 
 pub use heuristic::{unhealthiest, HeuristicPolicy, INVESTIGATE_PROBABILITY};
 pub use oracle::OraclePolicy;

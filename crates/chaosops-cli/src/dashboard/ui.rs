@@ -10,7 +10,7 @@ use ratatui::widgets::{
 use ratatui::Frame;
 
 use crate::live::LiveEpisode;
-use crate::transcript::{describe_action, describe_components};
+use chaosops_roles::transcript::{describe_action, describe_components};
 
 /// What the dashboard shows besides the episode.
 #[derive(Clone, Copy, Debug)]

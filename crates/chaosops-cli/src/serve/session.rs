@@ -3,10 +3,9 @@
 
 use std::borrow::Cow;
 
-use chaosops_model::{Action, Difficulty, FailureId, Observation, ScenarioSpec, StepRecord, Uuid};
+use chaosops_model::{Action, Difficulty, FailureId, ObservationData, ScenarioSpec, Uuid};
 use chaosops_sim::{Environment, Registry, RewardConfig, SimError};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// Error codes, as openenv-core names them.
@@ -103,39 +102,6 @@ struct Envelope<'a> {
     kind: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     data: Option<&'a RawValue>,
-}
-
-/// The `data` of an observation message: the observation without reward and done, then those two.
-pub struct ObservationData<'a> {
-    /// The observation.
-    pub observation: Observation<'a>,
-    /// The record of the step that led here, if any.
-    pub last_step: Option<StepRecord>,
-}
-
-struct ObservationBody<'a, 'b>(&'b ObservationData<'a>);
-
-impl Serialize for ObservationBody<'_, '_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let o = &self.0.observation;
-        let mut map = serializer.serialize_map(Some(5))?;
-        map.serialize_entry("view", &o.view)?;
-        map.serialize_entry("step", &o.step)?;
-        map.serialize_entry("turn_role", &o.turn_role)?;
-        map.serialize_entry("message", &o.message)?;
-        map.serialize_entry("last_step", &self.0.last_step)?;
-        map.end()
-    }
-}
-
-impl Serialize for ObservationData<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(3))?;
-        map.serialize_entry("observation", &ObservationBody(self))?;
-        map.serialize_entry("reward", &self.observation.reward)?;
-        map.serialize_entry("done", &self.observation.done)?;
-        map.end()
-    }
 }
 
 #[derive(Serialize)]

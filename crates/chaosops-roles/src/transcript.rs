@@ -1,9 +1,9 @@
-//! A readable transcript of a played episode (`chaosops run`).
+//! A readable transcript of a played episode, as `chaosops run` prints it (pure formatting).
 
 use std::fmt::Write;
 
+use crate::runner::{EpisodeResult, EpisodeStep};
 use chaosops_model::Action;
-use chaosops_roles::{EpisodeResult, EpisodeStep};
 
 /// One action as a short phrase: type, target and the arguments that matter.
 pub fn describe_action(action: &Action) -> String {
