@@ -1,0 +1,209 @@
+//! `chaosops.VecEnv`: N environments stepped in one call into NumPy arrays the caller owns,
+//! with the GIL released while Rust works.
+
+use std::sync::{Arc, Mutex};
+
+use chaosops_model::Role;
+use chaosops_rl::{ScenarioSource, VecBuffers, VecEnv, VecMode};
+use chaosops_roles::PolicyKind;
+use numpy::{PyReadonlyArray1, PyReadwriteArray1, PyReadwriteArray2};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+use crate::convert;
+use crate::errors::{self, raise, Kind};
+
+/// N environments in turn mode (every role is the caller's) or seat mode (one learner role).
+#[pyclass(module = "chaosops._native", name = "VecEnv")]
+pub(crate) struct PyVecEnv {
+    inner: Mutex<VecEnv>,
+    num_envs: usize,
+    num_actions: usize,
+    reward_width: usize,
+    seat: Option<Role>,
+}
+
+fn policy_kind(name: &str) -> PyResult<PolicyKind> {
+    name.parse::<PolicyKind>()
+        .map_err(|e| raise(Kind::Config, format!("others: {e}")))
+}
+
+/// `others` as one policy name for every seat, or a dict role -> name (missing roles: noop).
+fn others(obj: Option<&Bound<'_, PyAny>>) -> PyResult<[PolicyKind; Role::COUNT]> {
+    let Some(obj) = obj else {
+        return Ok([PolicyKind::Noop; Role::COUNT]);
+    };
+    if let Ok(name) = obj.cast::<PyString>() {
+        return Ok([policy_kind(name.to_str()?)?; Role::COUNT]);
+    }
+    let dict = obj.cast::<PyDict>().map_err(|_| {
+        raise(
+            Kind::Config,
+            format!("others: expected a policy name or a dict role -> policy name, got {obj}"),
+        )
+    })?;
+    let mut out = [PolicyKind::Noop; Role::COUNT];
+    for (k, v) in dict.iter() {
+        let role = convert::role(k.extract::<&str>()?)
+            .map_err(|e| raise(Kind::Config, format!("others: {e}")))?;
+        out[role.index()] = policy_kind(v.extract::<&str>()?)?;
+    }
+    Ok(out)
+}
+
+pub(crate) fn seat_mode(
+    seat: Option<&str>,
+    others_obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<VecMode> {
+    Ok(match seat {
+        None => VecMode::Turn,
+        Some(s) => VecMode::Seat {
+            seat: convert::role(s).map_err(|e| raise(Kind::Config, format!("seat: {e}")))?,
+            others: others(others_obj)?,
+        },
+    })
+}
+
+fn slice_mut<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
+    a: &'a mut numpy::PyReadwriteArray<'_, T, D>,
+    name: &str,
+    dtype: &str,
+) -> PyResult<&'a mut [T]> {
+    a.as_slice_mut().map_err(|_| {
+        raise(
+            Kind::InvalidArgument,
+            format!("{name} must be a C-contiguous {dtype} array"),
+        )
+    })
+}
+
+#[pymethods]
+impl PyVecEnv {
+    #[new]
+    #[pyo3(signature = (num_envs, *, seat=None, others=None, threads=1, failure_types=None, tiers=None, max_steps=None, reward="reference", variation="none"))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        num_envs: usize,
+        seat: Option<&str>,
+        others: Option<&Bound<'_, PyAny>>,
+        threads: usize,
+        failure_types: Option<Vec<String>>,
+        tiers: Option<Vec<String>>,
+        max_steps: Option<i64>,
+        reward: &str,
+        variation: &str,
+    ) -> PyResult<Self> {
+        let config = convert::env_config(failure_types, tiers, max_steps, reward, variation)?;
+        let source = ScenarioSource::new(crate::registry()?, &config).map_err(errors::rl)?;
+        let mode = seat_mode(seat, others)?;
+        let table = crate::table()?;
+        let num_actions = table.len();
+        let inner =
+            VecEnv::new(Arc::new(source), table, mode, num_envs, threads).map_err(errors::rl)?;
+        Ok(PyVecEnv {
+            inner: Mutex::new(inner),
+            num_envs,
+            num_actions,
+            reward_width: mode.reward_width(),
+            seat: match mode {
+                VecMode::Seat { seat, .. } => Some(seat),
+                VecMode::Turn => None,
+            },
+        })
+    }
+
+    /// Resets every environment (environment `i` plays seed `seed + i`) into the buffers.
+    #[allow(clippy::too_many_arguments)]
+    fn reset(
+        &self,
+        py: Python<'_>,
+        seed: u64,
+        mut obs: PyReadwriteArray2<'_, f32>,
+        mut masks: PyReadwriteArray2<'_, i8>,
+        mut rewards: PyReadwriteArray2<'_, f64>,
+        mut terminated: PyReadwriteArray1<'_, bool>,
+        mut truncated: PyReadwriteArray1<'_, bool>,
+    ) -> PyResult<()> {
+        let buffers = VecBuffers {
+            obs: slice_mut(&mut obs, "obs", "float32")?,
+            masks: slice_mut(&mut masks, "masks", "int8")?,
+            rewards: slice_mut(&mut rewards, "rewards", "float64")?,
+            terminated: slice_mut(&mut terminated, "terminated", "bool")?,
+            truncated: slice_mut(&mut truncated, "truncated", "bool")?,
+        };
+        let inner = &self.inner;
+        py.detach(|| {
+            let mut env = inner.lock().unwrap_or_else(|p| p.into_inner());
+            env.reset(seed, buffers)
+        })
+        .map_err(errors::rl)
+    }
+
+    /// Steps every environment with its action (int64 table indices) into the buffers.
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &self,
+        py: Python<'_>,
+        actions: PyReadonlyArray1<'_, i64>,
+        mut obs: PyReadwriteArray2<'_, f32>,
+        mut masks: PyReadwriteArray2<'_, i8>,
+        mut rewards: PyReadwriteArray2<'_, f64>,
+        mut terminated: PyReadwriteArray1<'_, bool>,
+        mut truncated: PyReadwriteArray1<'_, bool>,
+    ) -> PyResult<()> {
+        let actions = actions.as_slice().map_err(|_| {
+            raise(
+                Kind::InvalidArgument,
+                format!(
+                    "actions must be a contiguous int64 array of {} values",
+                    self.num_envs
+                ),
+            )
+        })?;
+        let buffers = VecBuffers {
+            obs: slice_mut(&mut obs, "obs", "float32")?,
+            masks: slice_mut(&mut masks, "masks", "int8")?,
+            rewards: slice_mut(&mut rewards, "rewards", "float64")?,
+            terminated: slice_mut(&mut terminated, "terminated", "bool")?,
+            truncated: slice_mut(&mut truncated, "truncated", "bool")?,
+        };
+        let inner = &self.inner;
+        py.detach(|| {
+            let mut env = inner.lock().unwrap_or_else(|p| p.into_inner());
+            env.step(actions, buffers)
+        })
+        .map_err(errors::rl)
+    }
+
+    /// The seed of the episode each environment plays.
+    fn episode_seeds(&self) -> Vec<u64> {
+        let env = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        (0..self.num_envs)
+            .map(|i| env.episode_seed(i).unwrap_or(0))
+            .collect()
+    }
+
+    /// Number of environments.
+    #[getter]
+    fn num_envs(&self) -> usize {
+        self.num_envs
+    }
+
+    /// Number of actions in the action table.
+    #[getter]
+    fn num_actions(&self) -> usize {
+        self.num_actions
+    }
+
+    /// Rewards per environment: 4 in turn mode (sre, oversight, dev, manager), 1 in seat mode.
+    #[getter]
+    fn reward_width(&self) -> usize {
+        self.reward_width
+    }
+
+    /// The learner's role in seat mode, else None.
+    #[getter]
+    fn seat(&self) -> Option<&'static str> {
+        self.seat.map(Role::as_str)
+    }
+}
