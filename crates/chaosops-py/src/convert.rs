@@ -110,7 +110,7 @@ pub(crate) fn action_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Action>> {
 pub(crate) fn env_config(
     failure_types: Option<Vec<String>>,
     tiers: Option<Vec<String>>,
-    max_steps: Option<i64>,
+    max_steps: Option<&Bound<'_, PyAny>>,
     reward: &str,
     variation: &str,
 ) -> PyResult<EnvConfig> {
@@ -122,18 +122,13 @@ pub(crate) fn env_config(
                 .map_err(|e| raise(Kind::Config, format!("tiers: {e}")))
         })
         .collect::<PyResult<Vec<_>>>()?;
-    let max_steps = match max_steps {
-        None => None,
-        Some(m) => Some(u32::try_from(m).map_err(|_| {
-            raise(
-                Kind::Config,
-                format!(
-                    "max_steps: {m} is out of range; allowed: 1..={}",
-                    chaosops_model::limits::MAX_STEPS
-                ),
-            )
-        })?),
-    };
+    let max_steps = opt_int_in(
+        max_steps,
+        "max_steps",
+        1,
+        i128::from(chaosops_model::limits::MAX_STEPS),
+        Kind::Config,
+    )?;
     Ok(EnvConfig {
         failure_types,
         tiers,
@@ -153,4 +148,55 @@ pub(crate) fn dict<'py>(
         d.set_item(*k, v)?;
     }
     Ok(d)
+}
+
+/// An integer argument in `min..=max`, or an error naming the argument and its value.
+pub(crate) fn int_in<T: TryFrom<i128>>(
+    obj: &Bound<'_, PyAny>,
+    name: &str,
+    min: i128,
+    max: i128,
+    kind: Kind,
+) -> PyResult<T> {
+    let out_of_range = || {
+        raise(
+            kind,
+            format!("{name}: {obj} is out of range; allowed: {min}..={max}"),
+        )
+    };
+    if obj.is_instance_of::<PyBool>() {
+        return Err(raise(
+            kind,
+            format!("{name}: {obj} is a bool; give an integer"),
+        ));
+    }
+    let value: i128 = if obj.is_instance_of::<PyInt>() {
+        obj.extract().map_err(|_| out_of_range())?
+    } else {
+        obj.call_method0("__index__")
+            .and_then(|i| i.extract())
+            .map_err(|_| raise(kind, format!("{name}: {obj} is not an integer")))?
+    };
+    if !(min..=max).contains(&value) {
+        return Err(out_of_range());
+    }
+    T::try_from(value).map_err(|_| out_of_range())
+}
+
+/// An optional integer argument in `min..=max`.
+pub(crate) fn opt_int_in<T: TryFrom<i128>>(
+    obj: Option<&Bound<'_, PyAny>>,
+    name: &str,
+    min: i128,
+    max: i128,
+    kind: Kind,
+) -> PyResult<Option<T>> {
+    obj.filter(|o| !o.is_none())
+        .map(|o| int_in(o, name, min, max, kind))
+        .transpose()
+}
+
+/// A seed: any integer in `0..=2^64-1`.
+pub(crate) fn seed(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    opt_int_in(obj, "seed", 0, i128::from(u64::MAX), Kind::InvalidArgument)
 }

@@ -119,7 +119,7 @@ impl PyEnv {
     fn new(
         failure_types: Option<Vec<String>>,
         tiers: Option<Vec<String>>,
-        max_steps: Option<i64>,
+        max_steps: Option<&Bound<'_, PyAny>>,
         reward: &str,
         variation: &str,
     ) -> PyResult<Self> {
@@ -138,7 +138,7 @@ impl PyEnv {
     fn reset<'py>(
         &mut self,
         py: Python<'py>,
-        seed: Option<u64>,
+        seed: Option<&Bound<'py, PyAny>>,
         scenario: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.reset_only(seed, scenario)?;
@@ -150,9 +150,10 @@ impl PyEnv {
     #[pyo3(signature = (seed=None, *, scenario=None))]
     fn reset_only(
         &mut self,
-        seed: Option<u64>,
+        seed: Option<&Bound<'_, PyAny>>,
         scenario: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let seed = convert::seed(seed)?;
         match scenario {
             Some(obj) => {
                 let spec = convert::scenario_spec(obj)?;

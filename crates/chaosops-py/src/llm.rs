@@ -91,6 +91,12 @@ pub(crate) fn score_completions(
     completions: Vec<String>,
     team_weight: f64,
 ) -> PyResult<Vec<Option<f64>>> {
+    if !(0.0..=1.0).contains(&team_weight) {
+        return Err(raise(
+            Kind::Config,
+            format!("team_weight {team_weight} is out of range; allowed: 0..=1"),
+        ));
+    }
     let n = completions.len();
     if scenarios.len() != n || actions.len() != n {
         return Err(raise(
@@ -157,21 +163,34 @@ pub(crate) fn format_scores(py: Python<'_>, completions: Vec<String>) -> PyResul
     }))
 }
 
+/// Most records one `prompt_records` call builds.
+const MAX_RECORDS: usize = 10_000_000;
+
 /// Prompt records for GRPO: scenarios drawn from `seed` as `Env.reset(seed)` does, each
 /// played by `policy` for a random number of turns (0..=max_depth, never to the end).
 #[pyfunction]
-#[pyo3(signature = (n, *, seed=0, policy="heuristic", max_depth=6, failure_types=None, tiers=None, max_steps=None))]
+#[pyo3(signature = (n, *, seed=None, policy="heuristic", max_depth=None, failure_types=None, tiers=None, max_steps=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn prompt_records<'py>(
     py: Python<'py>,
-    n: usize,
-    seed: u64,
+    n: &Bound<'py, PyAny>,
+    seed: Option<&Bound<'py, PyAny>>,
     policy: &str,
-    max_depth: u32,
+    max_depth: Option<&Bound<'py, PyAny>>,
     failure_types: Option<Vec<String>>,
     tiers: Option<Vec<String>>,
-    max_steps: Option<i64>,
+    max_steps: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
+    let n: usize = convert::int_in(n, "n", 0, MAX_RECORDS as i128, Kind::Config)?;
+    let seed = convert::seed(seed)?.unwrap_or(0);
+    let max_depth: u32 = convert::opt_int_in(
+        max_depth,
+        "max_depth",
+        0,
+        i128::from(chaosops_model::limits::MAX_STEPS),
+        Kind::Config,
+    )?
+    .unwrap_or(6);
     let kind: PolicyKind = policy
         .parse()
         .map_err(|e: String| raise(Kind::Config, format!("policy: {e}")))?;

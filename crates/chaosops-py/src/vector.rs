@@ -13,6 +13,11 @@ use pyo3::types::{PyDict, PyString};
 use crate::convert;
 use crate::errors::{self, raise, Kind};
 
+/// Most environments one vector env holds.
+const MAX_ENVS: usize = 1 << 16;
+/// Most worker threads one vector env starts.
+const MAX_THREADS: usize = 256;
+
 /// N environments in turn mode (every role is the caller's) or seat mode (one learner role).
 #[pyclass(module = "chaosops._native", name = "VecEnv")]
 pub(crate) struct PyVecEnv {
@@ -80,19 +85,24 @@ fn slice_mut<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
 #[pymethods]
 impl PyVecEnv {
     #[new]
-    #[pyo3(signature = (num_envs, *, seat=None, others=None, threads=1, failure_types=None, tiers=None, max_steps=None, reward="reference", variation="none"))]
+    #[pyo3(signature = (num_envs, *, seat=None, others=None, threads=None, failure_types=None, tiers=None, max_steps=None, reward="reference", variation="none"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        num_envs: usize,
+        num_envs: &Bound<'_, PyAny>,
         seat: Option<&str>,
         others: Option<&Bound<'_, PyAny>>,
-        threads: usize,
+        threads: Option<&Bound<'_, PyAny>>,
         failure_types: Option<Vec<String>>,
         tiers: Option<Vec<String>>,
-        max_steps: Option<i64>,
+        max_steps: Option<&Bound<'_, PyAny>>,
         reward: &str,
         variation: &str,
     ) -> PyResult<Self> {
+        let num_envs: usize =
+            convert::int_in(num_envs, "num_envs", 1, MAX_ENVS as i128, Kind::Config)?;
+        let threads: usize =
+            convert::opt_int_in(threads, "threads", 1, MAX_THREADS as i128, Kind::Config)?
+                .unwrap_or(1);
         let config = convert::env_config(failure_types, tiers, max_steps, reward, variation)?;
         let source = ScenarioSource::new(crate::registry()?, &config).map_err(errors::rl)?;
         let mode = seat_mode(seat, others)?;
@@ -117,13 +127,14 @@ impl PyVecEnv {
     fn reset(
         &self,
         py: Python<'_>,
-        seed: u64,
+        seed: &Bound<'_, PyAny>,
         mut obs: PyReadwriteArray2<'_, f32>,
         mut masks: PyReadwriteArray2<'_, i8>,
         mut rewards: PyReadwriteArray2<'_, f64>,
         mut terminated: PyReadwriteArray1<'_, bool>,
         mut truncated: PyReadwriteArray1<'_, bool>,
     ) -> PyResult<()> {
+        let seed = convert::seed(Some(seed))?.unwrap_or(0);
         let buffers = VecBuffers {
             obs: slice_mut(&mut obs, "obs", "float32")?,
             masks: slice_mut(&mut masks, "masks", "int8")?,

@@ -1,0 +1,188 @@
+"""Type stubs of the native extension ``chaosops._native`` (built from crates/chaosops-py)."""
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+#: Length of the numeric observation vector.
+OBS_LEN: int
+#: The agents (roles) in turn order: sre, oversight, dev, manager.
+AGENTS: List[str]
+__version__: str
+
+ActionLike = Union[int, Mapping[str, Any], str]
+ScenarioLike = Union[Mapping[str, Any], str]
+
+class Env:
+    """One episode at a time, one role's turn per step (SRE, Oversight, Dev, Manager).
+
+    Configuration: ``failure_types`` (default: each tier's curriculum pool), ``tiers``
+    (default: easy, medium, hard), ``max_steps`` (default: the tier's 12, 18 or 25),
+    ``reward`` (``"reference"`` or ``"strict"``), ``variation`` (``"none"``).
+    ``reset(seed)`` picks the scenario from the seed, so one integer reproduces an episode.
+    """
+
+    def __init__(
+        self,
+        *,
+        failure_types: Optional[Sequence[str]] = None,
+        tiers: Optional[Sequence[str]] = None,
+        max_steps: Optional[int] = None,
+        reward: str = "reference",
+        variation: str = "none",
+    ) -> None: ...
+    def reset(self, seed: Optional[int] = None, *, scenario: Optional[ScenarioLike] = None) -> Dict[str, Any]:
+        """Starts an episode (of ``seed``, or of an explicit replay-format ``scenario``) and
+        returns the acting role's observation as the server sends it:
+        ``{"observation": {"view", "step", "turn_role", "message", "last_step"}, "reward", "done"}``.
+        Without either, the next seed of this environment's stream is used."""
+    def reset_only(self, seed: Optional[int] = None, *, scenario: Optional[ScenarioLike] = None) -> None:
+        """Like :meth:`reset` without building the observation dict."""
+    def step(self, action: ActionLike) -> Dict[str, Any]:
+        """Plays ``action`` (a table index, an action dict or JSON text) as the acting role and
+        returns the next role's observation dict. Raises ``InvalidActionError`` for a bad
+        action and ``EpisodeFinishedError`` once the episode is over; neither changes anything."""
+    def step_index(self, index: int) -> Tuple[float, float, bool, bool]:
+        """Plays table action ``index``; returns (team reward, oversight reward, terminated, truncated)."""
+    def step_into(self, index: int, obs: npt.NDArray[np.float32]) -> Tuple[float, float, bool, bool]:
+        """Plays table action ``index`` and writes the next acting role's observation into ``obs``."""
+    def encode(self, out: npt.NDArray[np.float32], role: Optional[str] = None) -> None:
+        """Writes ``role``'s numeric observation (the acting role's by default) into ``out`` (OBS_LEN float32)."""
+    def action_mask(self, role: Optional[str] = None) -> List[int]:
+        """What the rules allow ``role`` (the acting role by default), one 0/1 per table entry."""
+    def observe(self, role: Optional[str] = None) -> Dict[str, Any]:
+        """What ``role`` (the acting role by default) observes now, as the server sends it."""
+    def view(self, role: str) -> Dict[str, Any]:
+        """``role``'s view alone."""
+    def prompt(self, role: Optional[str] = None) -> Dict[str, str]:
+        """The LLM prompt of ``role`` (the acting role by default): ``{"system", "user"}``."""
+    def state(self) -> Dict[str, Any]:
+        """The ground-truth state."""
+    def render(self) -> str:
+        """A transcript of the episode so far, as ``chaosops run`` prints it."""
+    @property
+    def current_role(self) -> str: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def resolved(self) -> bool: ...
+    @property
+    def step_count(self) -> int: ...
+    @property
+    def scenario(self) -> Dict[str, Any]:
+        """The episode's scenario in the replay format: failure_type, seed, difficulty, max_steps."""
+    @property
+    def history(self) -> List[Dict[str, Any]]:
+        """The actions played so far (the replay format's ``actions``)."""
+    @property
+    def last_step(self) -> Optional[Dict[str, Any]]:
+        """The step record of the last step, or None after a reset."""
+    @property
+    def num_actions(self) -> int: ...
+    @property
+    def candidates(self) -> List[Tuple[str, str]]:
+        """The (failure type, tier) pairs ``reset(seed)`` draws from."""
+
+class VecEnv:
+    """N environments stepped in one call into NumPy arrays the caller owns (GIL released).
+
+    Turn mode (``seat=None``): every role is the caller's; observations and masks are for the
+    role whose turn follows; rewards are ``(N, 4)`` in turn order. Seat mode: one learner
+    ``seat``, ``others`` (a policy name or a dict role -> name) play the rest inside Rust;
+    rewards are ``(N, 1)``. Auto-reset in Gymnasium's next-step mode. Results do not depend
+    on ``threads``.
+    """
+
+    def __init__(
+        self,
+        num_envs: int,
+        *,
+        seat: Optional[str] = None,
+        others: Union[str, Mapping[str, str], None] = None,
+        threads: int = 1,
+        failure_types: Optional[Sequence[str]] = None,
+        tiers: Optional[Sequence[str]] = None,
+        max_steps: Optional[int] = None,
+        reward: str = "reference",
+        variation: str = "none",
+    ) -> None: ...
+    def reset(
+        self,
+        seed: int,
+        obs: npt.NDArray[np.float32],
+        masks: npt.NDArray[np.int8],
+        rewards: npt.NDArray[np.float64],
+        terminated: npt.NDArray[np.bool_],
+        truncated: npt.NDArray[np.bool_],
+    ) -> None:
+        """Resets every environment (environment ``i`` plays seed ``seed + i``) into the buffers."""
+    def step(
+        self,
+        actions: npt.NDArray[np.int64],
+        obs: npt.NDArray[np.float32],
+        masks: npt.NDArray[np.int8],
+        rewards: npt.NDArray[np.float64],
+        terminated: npt.NDArray[np.bool_],
+        truncated: npt.NDArray[np.bool_],
+    ) -> None:
+        """Steps every environment with its table index; a bad index changes nothing."""
+    def episode_seeds(self) -> List[int]: ...
+    @property
+    def num_envs(self) -> int: ...
+    @property
+    def num_actions(self) -> int: ...
+    @property
+    def reward_width(self) -> int: ...
+    @property
+    def seat(self) -> Optional[str]: ...
+
+def action_names() -> List[str]:
+    """Short names of the action table's entries (``noop``, ``restart:db``, ...), in index order."""
+
+def decode_action(index: int) -> Dict[str, Any]:
+    """The action of table index ``index``."""
+
+def encode_action(action: ActionLike) -> Optional[int]:
+    """The table index with the same effect as ``action``, or None when the table has none."""
+
+def action_mask(role: str) -> List[int]:
+    """What the rules allow ``role``: ``resolve`` is the manager's, ``flag_rogue`` oversight's."""
+
+def observation_layout() -> List[Tuple[str, int, int, str]]:
+    """The observation vector's segments: (name, start, length, description)."""
+
+def failure_types() -> List[Dict[str, Any]]:
+    """The registered failure types: id, description, tiers, rogue_agent."""
+
+def replay_lines(lines: Sequence[str], team_weight: float = 0.6) -> List[str]:
+    """``chaosops replay`` in-process: one output line per input line."""
+
+def parse_action(text: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Model text to (action, parse report): ``{"outcome": "parsed"}`` or
+    ``{"outcome": "fallback", "reason": ...}``, plus ``dropped`` fields when any."""
+
+def prompt(scenario: ScenarioLike, actions: Union[Sequence[ActionLike], str]) -> Dict[str, str]:
+    """The prompt of the role whose turn follows ``actions``: ``{"role", "system", "user"}``."""
+
+def score_completions(
+    scenarios: List[Any], actions: List[Any], completions: List[str], team_weight: float = 0.6
+) -> List[Optional[float]]:
+    """The blended reward of each completion played as the next turn; None where a row cannot be scored."""
+
+def format_scores(completions: List[str]) -> List[float]:
+    """1.0 where the parser read an action, 0.0 where it fell back."""
+
+def prompt_records(
+    n: int,
+    *,
+    seed: int = 0,
+    policy: str = "heuristic",
+    max_depth: int = 6,
+    failure_types: Optional[Sequence[str]] = None,
+    tiers: Optional[Sequence[str]] = None,
+    max_steps: Optional[int] = None,
+) -> List[Dict[str, Any]]:
+    """Prompt records (system, user, role, scenario, actions) from histories played by a built-in policy."""
+
+def check_role(role: str) -> str: ...

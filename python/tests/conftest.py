@@ -1,0 +1,51 @@
+"""Shared fixtures: the recorded episodes and the `chaosops` binary."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EPISODES = ROOT / "tests" / "data" / "episodes.jsonl"
+
+
+@pytest.fixture(scope="session")
+def recorded() -> List[Dict]:
+    """The 400 recorded reference episodes (their `input` objects)."""
+    with EPISODES.open() as f:
+        return [json.loads(line)["input"] for line in f if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def chaosops_bin() -> Path:
+    """The `chaosops` binary: $CHAOSOPS_BIN, else the workspace's build (built if missing)."""
+    env = os.environ.get("CHAOSOPS_BIN")
+    if env:
+        return Path(env)
+    for profile in ("debug", "release"):
+        path = ROOT / "target" / profile / "chaosops"
+        if path.exists():
+            return path
+    cargo = shutil.which("cargo")
+    assert cargo, "cargo is needed to build the chaosops binary (or set CHAOSOPS_BIN)"
+    subprocess.run([cargo, "build", "-q", "-p", "chaosops-cli"], cwd=ROOT, check=True)
+    return ROOT / "target" / "debug" / "chaosops"
+
+
+def run_replay(binary: Path, lines: List[str], *extra: str) -> List[Dict]:
+    """Runs `chaosops replay` on `lines`; returns one parsed output object per line."""
+    out = subprocess.run(
+        [str(binary), "replay", *extra],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
