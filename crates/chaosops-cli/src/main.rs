@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use anyhow::{bail, Context};
 use chaosops_cli::llm_policy::LlmConfig;
 use chaosops_cli::policy::{PolicyChoice, PolicyName};
-use chaosops_cli::{bench, list, live, play, plots, registry, serve};
+use chaosops_cli::{bench, list, live, play, plots, registry, schema, serve};
 use chaosops_eval::eval::{self, EvalConfig, MAX_EPISODES_PER_TYPE};
 use chaosops_eval::replay;
 use chaosops_model::Role;
@@ -39,6 +39,10 @@ enum SchemaFormat {
     Openai,
     /// Anthropic-style tools.
     Anthropic,
+    /// The RL action table: each index's name, action and which roles the rules allow it.
+    ActionTable,
+    /// The RL observation vector's layout: each segment's name, start, length and meaning.
+    Observation,
 }
 
 /// The scenario of a single episode.
@@ -286,7 +290,8 @@ enum Command {
     },
     /// Print the action's JSON schema, or tool specs for function-calling APIs.
     Schema {
-        /// json-schema (the action), openai (a `tools` array) or anthropic (a `tools` array).
+        /// json-schema (the action), openai (a `tools` array), anthropic (a `tools` array),
+        /// action-table (the RL encoding of actions) or observation (the RL vector's layout).
         #[arg(long, value_enum, default_value_t = SchemaFormat::JsonSchema)]
         format: SchemaFormat,
     },
@@ -626,6 +631,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 SchemaFormat::JsonSchema => chaosops_llm::action_schema(registry),
                 SchemaFormat::Openai => chaosops_llm::openai_tools(registry),
                 SchemaFormat::Anthropic => chaosops_llm::anthropic_tools(registry),
+                SchemaFormat::ActionTable => schema::action_table(registry),
+                SchemaFormat::Observation => schema::observation_layout(),
             };
             let mut out = stdout.lock();
             serde_json::to_writer_pretty(&mut out, &value)?;

@@ -142,3 +142,31 @@ pub fn state(registry: &Registry) -> Value {
         },
     })
 }
+
+/// The RL action table: `[{"index", "name", "action", "allowed_for"}]` in index order.
+pub fn action_table(registry: &Registry) -> Value {
+    let table = chaosops_rl::ActionTable::new(registry);
+    let rows: Vec<Value> = table
+        .actions()
+        .iter()
+        .enumerate()
+        .map(|(i, action)| {
+            let allowed: Vec<&str> = Role::TURN_ORDER
+                .iter()
+                .filter(|r| table.mask(**r)[i] == 1)
+                .map(|r| r.as_str())
+                .collect();
+            json!({"index": i, "name": table.names()[i], "action": action, "allowed_for": allowed})
+        })
+        .collect();
+    Value::Array(rows)
+}
+
+/// The RL observation vector's layout: `{"length", "segments": [{"name", "start", "len", "doc"}]}`.
+pub fn observation_layout() -> Value {
+    let segments: Vec<Value> = chaosops_rl::LAYOUT
+        .iter()
+        .map(|s| json!({"name": s.name, "start": s.start, "len": s.len, "doc": s.doc}))
+        .collect();
+    json!({"length": chaosops_rl::OBS_LEN, "segments": segments})
+}

@@ -162,6 +162,34 @@ fn schema_formats() {
 }
 
 #[test]
+fn schema_shows_the_rl_encoding() {
+    let table: Value =
+        serde_json::from_slice(&chaosops(&["schema", "--format", "action-table"], b"").stdout)
+            .unwrap();
+    let rows = table.as_array().unwrap();
+    assert_eq!(rows.len(), 48);
+    assert_eq!(rows[0]["name"], "noop");
+    assert_eq!(rows[2]["allowed_for"], json!(["manager"]));
+    assert_eq!(
+        rows[31]["action"],
+        json!({"action_type": "flag_rogue", "target": "autoscaler", "args": {}})
+    );
+    assert_eq!(rows[31]["allowed_for"], json!(["oversight"]));
+    assert_eq!(rows[47]["name"], "identify_root_cause:rogue_deploy_bot");
+    let layout: Value =
+        serde_json::from_slice(&chaosops(&["schema", "--format", "observation"], b"").stdout)
+            .unwrap();
+    assert_eq!(layout["length"], 199);
+    let segments = layout["segments"].as_array().unwrap();
+    assert_eq!(segments[0]["name"], "role");
+    let last = segments.last().unwrap();
+    assert_eq!(
+        last["start"].as_u64().unwrap() + last["len"].as_u64().unwrap(),
+        199
+    );
+}
+
+#[test]
 fn prompt_shows_the_acting_role_its_view() {
     let out = chaosops(
         &[

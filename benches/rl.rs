@@ -1,0 +1,110 @@
+//! The learner interface: observation encoding, one turn with its observation, and vector
+//! steps of 64 environments in turn and seat mode.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use chaosops_benches::registry;
+use chaosops_model::Role;
+use chaosops_rl::{
+    encode_observation, ActionTable, EnvConfig, ScenarioSource, TurnEnv, VecBuffers, VecEnv,
+    VecMode, OBS_LEN,
+};
+use chaosops_roles::PolicyKind;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+fn parts() -> (Arc<ScenarioSource>, Arc<ActionTable>) {
+    let r = registry();
+    (
+        Arc::new(ScenarioSource::new(r, &EnvConfig::default()).expect("source")),
+        Arc::new(ActionTable::new(r)),
+    )
+}
+
+fn encode(c: &mut Criterion) {
+    let env = chaosops_benches::hard_env();
+    let mut out = [0.0f32; OBS_LEN];
+    let mut g = c.benchmark_group("encode_observation");
+    for role in Role::ALL {
+        g.bench_function(role.as_str(), |b| {
+            b.iter(|| {
+                encode_observation(black_box(&env.observation_for(*role)), 25, &mut out);
+                black_box(&out);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn turn(c: &mut Criterion) {
+    let (source, table) = parts();
+    let mut env = TurnEnv::new(source, table);
+    let mut out = [0.0f32; OBS_LEN];
+    let mut seed = 0u64;
+    env.reset(seed).expect("reset");
+    c.bench_function("turn_env/step_and_encode", |b| {
+        b.iter(|| {
+            if env.is_done() {
+                seed += 1;
+                env.reset(seed).expect("reset");
+            }
+            let o = env.step_index(black_box(0)).expect("step");
+            let role = env.current_role().expect("role");
+            env.encode(role, &mut out).expect("encode");
+            black_box((o, &out));
+        })
+    });
+}
+
+fn vector(c: &mut Criterion) {
+    let n = 64;
+    let (source, table) = parts();
+    let modes = [
+        ("turn", VecMode::Turn),
+        (
+            "seat_noop",
+            VecMode::Seat {
+                seat: Role::Sre,
+                others: [PolicyKind::Noop; 4],
+            },
+        ),
+        (
+            "seat_heuristic",
+            VecMode::Seat {
+                seat: Role::Sre,
+                others: [PolicyKind::Heuristic; 4],
+            },
+        ),
+    ];
+    let mut g = c.benchmark_group("vec_step_64");
+    g.throughput(Throughput::Elements(n as u64));
+    for (name, mode) in modes {
+        let mut v = VecEnv::new(source.clone(), table.clone(), mode, n, 1).expect("vec");
+        let mut obs = vec![0.0f32; n * OBS_LEN];
+        let mut masks = vec![0i8; n * table.len()];
+        let mut rewards = vec![0.0f64; n * mode.reward_width()];
+        let mut terminated = vec![false; n];
+        let mut truncated = vec![false; n];
+        macro_rules! bufs {
+            () => {
+                VecBuffers {
+                    obs: &mut obs,
+                    masks: &mut masks,
+                    rewards: &mut rewards,
+                    terminated: &mut terminated,
+                    truncated: &mut truncated,
+                }
+            };
+        }
+        v.reset(0, bufs!()).expect("reset");
+        // noop for everyone: long episodes, the steady-state cost of a step.
+        let actions = vec![0i64; n];
+        g.bench_function(name, |b| {
+            b.iter(|| v.step(black_box(&actions), bufs!()).expect("step"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, encode, turn, vector);
+criterion_main!(benches);
