@@ -37,6 +37,59 @@ fn encode(c: &mut Criterion) {
 }
 
 fn turn(c: &mut Criterion) {
+    let r = registry();
+    let long = EnvConfig {
+        max_steps: Some(chaosops_model::limits::MAX_STEPS),
+        ..EnvConfig::default()
+    };
+    let source = Arc::new(ScenarioSource::new(r, &long).expect("source"));
+    let mut env = TurnEnv::new(source, Arc::new(ActionTable::new(r)));
+    let mut out = [0.0f32; OBS_LEN];
+    env.reset(0).expect("reset");
+    c.bench_function("turn_env/step_and_encode_no_reset", |b| {
+        b.iter(|| {
+            if env.is_done() {
+                env.reset(0).expect("reset");
+            }
+            let o = env.step_index(black_box(0)).expect("step");
+            let role = env.current_role().expect("role");
+            env.encode(role, &mut out).expect("encode");
+            black_box((o, &out));
+        })
+    });
+    let mut env = TurnEnv::new(
+        Arc::new(ScenarioSource::new(r, &long).expect("source")),
+        Arc::new(ActionTable::new(r)),
+    );
+    env.reset(0).expect("reset");
+    c.bench_function("turn_env/step_only_no_reset", |b| {
+        b.iter(|| {
+            if env.is_done() {
+                env.reset(0).expect("reset");
+            }
+            black_box(env.step_index(black_box(0)).expect("step"));
+        })
+    });
+    env.reset(0).expect("reset");
+    env.step_index(0).expect("step");
+    c.bench_function("turn_env/encode_cached", |b| {
+        b.iter(|| {
+            env.encode(black_box(Role::Oversight), &mut out)
+                .expect("encode");
+            black_box(&out);
+        })
+    });
+    c.bench_function("turn_env/observation_for", |b| {
+        let e = env.environment().expect("env");
+        b.iter(|| black_box(e.observation_for(black_box(Role::Oversight))))
+    });
+    let mut seed = 0;
+    c.bench_function("turn_env/reset", |b| {
+        b.iter(|| {
+            seed += 1;
+            env.reset(black_box(seed)).expect("reset");
+        })
+    });
     let (source, table) = parts();
     let mut env = TurnEnv::new(source, table);
     let mut out = [0.0f32; OBS_LEN];

@@ -53,6 +53,8 @@ class Env:
         """What the rules allow ``role`` (the acting role by default), one 0/1 per table entry."""
     def observe(self, role: Optional[str] = None) -> Dict[str, Any]:
         """What ``role`` (the acting role by default) observes now, as the server sends it."""
+    def observe_json(self, role: Optional[str] = None) -> str:
+        """What ``role`` observes now, as the JSON text the server sends (``observe`` parsed)."""
     def view(self, role: str) -> Dict[str, Any]:
         """``role``'s view alone."""
     def prompt(self, role: Optional[str] = None) -> Dict[str, str]:

@@ -76,6 +76,29 @@ def test_an_oracle_episode_through_dicts():
     assert env.step_count == 3
 
 
+def _same(a, b):
+    """Equal values of equal types (json.loads gives float for 45.0 and int for 3)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def test_dict_observations_are_the_servers_json():
+    for seed in range(30):
+        env = chaosops.Env()
+        env.reset(seed=seed)
+        k = 0
+        while True:
+            for role in chaosops.AGENTS:
+                assert _same(env.observe(role), json.loads(env.observe_json(role))), (seed, role)
+            if env.done:
+                break
+            env.step((seed * 13 + k * 5) % chaosops.num_actions)
+            k += 1
+
+
 def test_any_role_can_be_observed_and_prompted():
     env = chaosops.Env(failure_types=["autoscaler_cost_cut"], tiers=["medium"])
     env.reset(seed=1)

@@ -298,6 +298,62 @@ impl State {
         }
     }
 
+    /// Returns this state to exactly what [`State::new`] builds with these arguments, keeping
+    /// the lists' allocations.
+    pub fn reset(
+        &mut self,
+        episode_id: Uuid,
+        failure_type: FailureId,
+        difficulty: Difficulty,
+        max_steps: u32,
+        rogue_fleet_agent: Option<FleetAgent>,
+    ) {
+        let State {
+            episode_id: id,
+            step_count,
+            max_steps: budget,
+            difficulty: tier,
+            failure_type: failure,
+            rogue_fleet_agent: rogue,
+            misleading_log_count,
+            services,
+            all_logs,
+            all_alerts,
+            fleet_actions,
+            chat_history,
+            private_chat,
+            resolved,
+            wrong_fixes,
+            miscommunications,
+            oversight_flags,
+            declared_root_cause,
+            declared_root_cause_step,
+            cumulative_reward,
+        } = self;
+        *id = episode_id;
+        *step_count = 0;
+        *budget = max_steps;
+        *tier = difficulty;
+        *failure = failure_type;
+        *rogue = rogue_fleet_agent;
+        *misleading_log_count = 0;
+        *services = Services::baseline();
+        all_logs.clear();
+        all_alerts.clear();
+        fleet_actions.clear();
+        chat_history.clear();
+        for inbox in &mut private_chat.0 {
+            inbox.clear();
+        }
+        *resolved = false;
+        *wrong_fixes = 0;
+        *miscommunications = 0;
+        oversight_flags.clear();
+        *declared_root_cause = None;
+        *declared_root_cause_step = None;
+        *cumulative_reward = 0.0;
+    }
+
     /// Metrics of `service`.
     pub fn service(&self, service: Service) -> &ServiceMetrics {
         &self.services[service]

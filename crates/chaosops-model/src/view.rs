@@ -34,6 +34,12 @@ impl<'a> VisibleLogs<'a> {
         self.0.len()
     }
 
+    /// The address and length of the underlying slice: an identity for caches that reveals
+    /// nothing of the content.
+    pub fn slice_id(&self) -> (usize, usize) {
+        (self.0.as_ptr() as usize, self.0.len())
+    }
+
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -86,6 +92,12 @@ impl<'a> VisibleFleetActions<'a> {
     /// Number of actions.
     pub fn len(&self) -> usize {
         self.0.len()
+    }
+
+    /// The address and length of the underlying slice: an identity for caches that reveals
+    /// nothing of the content.
+    pub fn slice_id(&self) -> (usize, usize) {
+        (self.0.as_ptr() as usize, self.0.len())
     }
 
     /// True when there are none.

@@ -66,13 +66,16 @@ impl PyEnv {
         }
     }
 
-    fn observation_dict<'py>(&self, py: Python<'py>, role: Role) -> PyResult<Bound<'py, PyAny>> {
+    fn observation_data(&self, role: Role) -> PyResult<ObservationData<'_>> {
         let env = self.env()?;
-        let data = ObservationData {
+        Ok(ObservationData {
             observation: env.observation_for(role),
             last_step: self.history.last().map(|(_, r)| *r),
-        };
-        to_py(py, &data)
+        })
+    }
+
+    fn observation_dict<'py>(&self, py: Python<'py>, role: Role) -> PyResult<Bound<'py, PyAny>> {
+        Ok(crate::pydict::observation(py, &self.observation_data(role)?)?.into_any())
     }
 
     fn history_actions(&self) -> Vec<Action> {
@@ -231,6 +234,14 @@ impl PyEnv {
         self.observation_dict(py, role)
     }
 
+    /// What `role` (the acting role by default) observes now, as the JSON text the server sends.
+    #[pyo3(signature = (role=None))]
+    fn observe_json(&self, role: Option<&str>) -> PyResult<String> {
+        let role = self.role_or_current(role)?;
+        serde_json::to_string(&self.observation_data(role)?)
+            .map_err(|e| raise(Kind::InvalidArgument, e.to_string()))
+    }
+
     /// `role`'s view alone.
     fn view<'py>(&self, py: Python<'py>, role: &str) -> PyResult<Bound<'py, PyAny>> {
         let role = convert::role(role)?;
@@ -314,7 +325,10 @@ impl PyEnv {
     /// The step record of the last step, or None after a reset.
     #[getter]
     fn last_step<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.history.last().map(|(_, r)| *r))
+        match self.history.last() {
+            Some((_, r)) => Ok(crate::pydict::record(py, r)?.into_any()),
+            None => Ok(py.None().into_bound(py)),
+        }
     }
 
     /// Number of actions in the action table.

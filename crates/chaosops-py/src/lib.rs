@@ -6,6 +6,7 @@ mod convert;
 mod env;
 mod errors;
 mod llm;
+mod pydict;
 mod vector;
 
 use std::sync::{Arc, OnceLock};

@@ -6,10 +6,7 @@
 //! lower-cased runs of ASCII letters, digits and `_` that are not all digits, hashed with
 //! 64-bit FNV-1a into a fixed number of buckets, each bucket counting up to 4 hits.
 
-use chaosops_model::{
-    ActionType, Component, FleetAgent, Health, LogLevel, Message, Observation, Role, Service,
-    Severity,
-};
+use chaosops_model::{ActionType, FleetAgent, Message, Observation, Role, Service};
 
 /// One named, contiguous part of the observation vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,14 +112,6 @@ fn capped(count: f32) -> f32 {
     (count / 4.0).min(1.0)
 }
 
-fn unit(x: f64) -> f32 {
-    if x.is_nan() {
-        0.0
-    } else {
-        x.clamp(0.0, 1.0) as f32
-    }
-}
-
 /// FNV-1a over the lower-cased bytes of `token`.
 fn fnv1a(token: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -133,7 +122,7 @@ fn fnv1a(token: &[u8]) -> u64 {
     h
 }
 
-/// Adds the tokens of `text` to a bag of counts.
+/// Adds the tokens of `text` to a bag of counts (the reference tokenizer).
 fn add_tokens(text: &str, bag: &mut [f32]) {
     let n = bag.len() as u64;
     for token in text
@@ -145,6 +134,118 @@ fn add_tokens(text: &str, bag: &mut [f32]) {
     }
 }
 
+/// Calls `f` with the evidence bucket (`hash mod EVIDENCE_BUCKETS`) of each token of `text`.
+fn token_buckets(text: &str, mut f: impl FnMut(u8)) {
+    for token in text
+        .as_bytes()
+        .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .filter(|t| !t.is_empty() && !t.iter().all(u8::is_ascii_digit))
+    {
+        f((fnv1a(token) % EVIDENCE_BUCKETS as u64) as u8);
+    }
+}
+
+/// A fast hash of a whole line, to find it in the memo (collisions are checked).
+fn line_hash(text: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = text.len() as u64;
+    let mut chunks = text.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let mut last = [0u8; 8];
+    let rest = chunks.remainder();
+    last[..rest.len()].copy_from_slice(rest);
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+/// A hasher for keys that are already well-mixed hashes.
+#[derive(Clone, Copy, Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct MemoEntry {
+    text: (u32, u32),
+    tokens: (u32, u32),
+}
+
+/// Most lines a memo keeps before it starts over.
+const MEMO_MAX_LINES: usize = 4096;
+/// Most text bytes a memo keeps before it starts over.
+const MEMO_MAX_BYTES: usize = 1 << 18;
+
+/// The token buckets of lines already seen, so each distinct line is tokenized once per
+/// environment rather than once per role and episode. Exact: a hit compares the line's
+/// bytes. Bounded: past [`MEMO_MAX_LINES`] lines or [`MEMO_MAX_BYTES`] bytes it starts over.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TokenMemo {
+    index: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<PassThrough>>,
+    entries: Vec<MemoEntry>,
+    text: Vec<u8>,
+    tokens: Vec<u8>,
+}
+
+impl TokenMemo {
+    /// Adds the tokens of `line` to `bag`, whose length divides [`EVIDENCE_BUCKETS`].
+    fn add(&mut self, line: &str, bag: &mut [f32]) {
+        let mask = bag.len() - 1;
+        let bytes = line.as_bytes();
+        let h = line_hash(bytes);
+        if let Some(&i) = self.index.get(&h) {
+            let e = self.entries[i as usize];
+            let (ts, tl) = (e.text.0 as usize, e.text.1 as usize);
+            if &self.text[ts..ts + tl] == bytes {
+                let (ks, kl) = (e.tokens.0 as usize, e.tokens.1 as usize);
+                for b in &self.tokens[ks..ks + kl] {
+                    bag[usize::from(*b) & mask] += 1.0;
+                }
+                return;
+            }
+            // A different line with the same hash: count it without memoising.
+            token_buckets(line, |b| bag[usize::from(b) & mask] += 1.0);
+            return;
+        }
+        if self.entries.len() >= MEMO_MAX_LINES || self.text.len() + bytes.len() > MEMO_MAX_BYTES {
+            self.index.clear();
+            self.entries.clear();
+            self.text.clear();
+            self.tokens.clear();
+        }
+        let start = self.tokens.len();
+        token_buckets(line, |b| {
+            self.tokens.push(b);
+            bag[usize::from(b) & mask] += 1.0;
+        });
+        if bytes.len() > MEMO_MAX_BYTES / 16 {
+            self.tokens.truncate(start);
+            return;
+        }
+        let text_start = self.text.len();
+        self.text.extend_from_slice(bytes);
+        self.index.insert(h, self.entries.len() as u32);
+        self.entries.push(MemoEntry {
+            text: (text_start as u32, bytes.len() as u32),
+            tokens: (start as u32, (self.tokens.len() - start) as u32),
+        });
+    }
+}
+
 fn finish_bag(bag: &mut [f32]) {
     for v in bag {
         *v = capped(*v);
@@ -152,120 +253,178 @@ fn finish_bag(bag: &mut [f32]) {
 }
 
 /// Writes the text features (the evidence and chat bags) of `observation` into `out`,
-/// which holds [`EVIDENCE_BUCKETS`] + [`CHAT_BUCKETS`] values.
-fn encode_text(observation: &Observation<'_>, out: &mut [f32]) {
+/// which holds [`EVIDENCE_BUCKETS`] + [`CHAT_BUCKETS`] values; `add` adds one line's tokens
+/// to a bag.
+fn encode_text(
+    observation: &Observation<'_>,
+    out: &mut [f32],
+    mut add: impl FnMut(&str, &mut [f32]),
+) {
     out.fill(0.0);
     let (evidence, chat) = out.split_at_mut(EVIDENCE_BUCKETS);
     let view = &observation.view;
     for l in view.visible_logs.iter() {
-        add_tokens(l.message, evidence);
+        add(l.message, evidence);
     }
     for a in view.visible_alerts {
-        add_tokens(&a.message, evidence);
+        add(&a.message, evidence);
     }
     for a in view.visible_fleet_actions.iter() {
-        add_tokens(a.agent_name.as_str(), evidence);
-        add_tokens(a.action, evidence);
+        add(a.agent_name.as_str(), evidence);
+        add(a.action, evidence);
     }
     for line in view.shared_chat.iter().chain(view.private_inbox) {
-        add_tokens(line, chat);
+        add(line, chat);
     }
     finish_bag(evidence);
     finish_bag(chat);
 }
 
-fn health_slot(h: Health) -> usize {
-    h.rank() as usize
+/// `count / 4` capped at 1, for the small counts of alerts, logs and fleet actions.
+const CAPPED: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+
+fn capped_count(count: u8) -> f32 {
+    CAPPED[usize::from(count.min(4))]
 }
 
-fn severity_slot(s: Severity) -> usize {
-    s.index()
+/// `x` in [0, 1] as f32 (NaN as 0: `f32::max` returns the other operand for NaN, where
+/// `clamp` would keep the NaN).
+#[allow(clippy::manual_clamp)]
+fn unit(x: f64) -> f32 {
+    (x as f32).max(0.0).min(1.0)
 }
 
-fn level_slot(l: LogLevel) -> usize {
-    l.index()
+/// `x` in [-1, 1] as f32 (NaN as -1, see [`unit`]).
+#[allow(clippy::manual_clamp)]
+fn signed_unit(x: f64) -> f32 {
+    (x as f32).max(-1.0).min(1.0)
 }
 
-fn component_slot(c: Component) -> usize {
-    c.index()
+fn one_hot(out: &mut [f32], hot: Option<usize>) {
+    out.fill(0.0);
+    if let Some(v) = hot.and_then(|h| out.get_mut(h)) {
+        *v = 1.0;
+    }
 }
 
-/// Writes everything but the text bags.
-fn encode_structured(observation: &Observation<'_>, max_steps: u32, out: &mut [f32]) {
+fn flag(b: bool) -> f32 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Writes the values that can change every turn: role, turn, services, chat counts and
+/// the last step; each slot exactly once.
+fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OBS_LEN]) {
     let view = &observation.view;
-    out[ROLE.start + view.role.index()] = 1.0;
-    let t = &mut out[TURN.start..TURN.start + TURN.len];
-    t[0] = f32::from(u8::from(observation.turn_role == view.role));
-    t[1] = if max_steps == 0 {
+    one_hot(
+        &mut out[ROLE.start..ROLE.start + ROLE.len],
+        Some(view.role.index()),
+    );
+    out[TURN.start] = flag(observation.turn_role == view.role);
+    out[TURN.start + 1] = if max_steps == 0 {
         0.0
     } else {
         (observation.step as f32 / max_steps as f32).min(1.0)
     };
-    t[2] = f32::from(u8::from(observation.done));
-    t[3] = f32::from(u8::from(view.visible_metrics.is_some()));
-    if let Some(metrics) = view.visible_metrics {
-        for (service, m) in metrics.iter() {
-            let s = &mut out[SERVICES.start + service.index() * PER_SERVICE..][..PER_SERVICE];
-            s[0] = unit(m.cpu_pct / 100.0);
-            s[1] = unit(m.memory_mb / 4096.0);
-            s[2] = unit(m.latency_ms / 2000.0);
-            s[3] = unit(m.error_rate);
-            s[4] = unit(f64::from(m.replicas) / 8.0);
-            s[5 + health_slot(m.health)] = 1.0;
+    out[TURN.start + 2] = flag(observation.done);
+    out[TURN.start + 3] = flag(view.visible_metrics.is_some());
+    let services = &mut out[SERVICES.start..SERVICES.start + SERVICES.len];
+    match view.visible_metrics {
+        Some(metrics) => {
+            for (s, m) in services.chunks_exact_mut(PER_SERVICE).zip(metrics.0.iter()) {
+                s[0] = unit(m.cpu_pct / 100.0);
+                s[1] = unit(m.memory_mb / 4096.0);
+                s[2] = unit(m.latency_ms / 2000.0);
+                s[3] = unit(m.error_rate);
+                s[4] = unit(f64::from(m.replicas) / 8.0);
+                one_hot(&mut s[5..9], Some(usize::from(m.health.rank())));
+            }
         }
+        None => services.fill(0.0),
     }
-    let alerts = &mut out[ALERTS.start..ALERTS.start + ALERTS.len];
-    for a in view.visible_alerts {
-        alerts[component_slot(a.service)] += 1.0;
-        alerts[7 + severity_slot(a.severity)] += 1.0;
-    }
-    finish_bag(alerts);
-    let logs = &mut out[LOGS.start..LOGS.start + LOGS.len];
-    for l in view.visible_logs.iter() {
-        logs[component_slot(l.service) * 4 + level_slot(l.level)] += 1.0;
-    }
-    finish_bag(logs);
-    let fleet = &mut out[FLEET.start..FLEET.start + FLEET.len];
-    for a in view.visible_fleet_actions.iter() {
-        fleet[a.agent_name.index() * Service::COUNT + a.target.index()] += 1.0;
-    }
-    finish_bag(fleet);
-    let chat = &mut out[CHAT.start..CHAT.start + CHAT.len];
-    chat[0] = (view.shared_chat.len() as f32 / 8.0).min(1.0);
-    chat[1] = (view.private_inbox.len() as f32 / 8.0).min(1.0);
-    chat[2] = f32::from(u8::from(view.private_note.is_some()));
-    if let Message::Step {
-        actor,
-        action_type,
-        flags,
-        ended_unresolved,
-        ..
-    } = observation.message
-    {
-        out[LAST_ACTION.start + action_type.index()] = 1.0;
-        out[LAST_ACTOR.start + actor.index()] = 1.0;
-        let f = &mut out[LAST_FLAGS.start..LAST_FLAGS.start + LAST_FLAGS.len];
-        for (slot, set) in [
-            flags.resolved,
-            flags.wrong_fix,
-            flags.cascade_triggered,
-            flags.rogue_flagged_correctly,
-            flags.rogue_flagged_incorrectly,
-            flags.root_cause_correct,
-            flags.miscommunication,
+    out[CHAT.start] = (view.shared_chat.len() as f32 / 8.0).min(1.0);
+    out[CHAT.start + 1] = (view.private_inbox.len() as f32 / 8.0).min(1.0);
+    out[CHAT.start + 2] = flag(view.private_note.is_some());
+    let (action, actor, flags, reward) = match observation.message {
+        Message::Step {
+            actor,
+            action_type,
+            flags,
             ended_unresolved,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            f[slot] = f32::from(u8::from(set));
-        }
-        let r = observation.reward / 200.0;
-        out[LAST_REWARD.start] = if r.is_nan() {
-            0.0
-        } else {
-            r.clamp(-1.0, 1.0) as f32
-        };
+            ..
+        } => (
+            Some(action_type.index()),
+            Some(actor.index()),
+            [
+                flags.resolved,
+                flags.wrong_fix,
+                flags.cascade_triggered,
+                flags.rogue_flagged_correctly,
+                flags.rogue_flagged_incorrectly,
+                flags.root_cause_correct,
+                flags.miscommunication,
+                ended_unresolved,
+            ],
+            signed_unit(observation.reward / 200.0),
+        ),
+        Message::Reset { .. } => (None, None, [false; 8], 0.0),
+    };
+    one_hot(
+        &mut out[LAST_ACTION.start..LAST_ACTION.start + LAST_ACTION.len],
+        action,
+    );
+    one_hot(
+        &mut out[LAST_ACTOR.start..LAST_ACTOR.start + LAST_ACTOR.len],
+        actor,
+    );
+    for (o, f) in out[LAST_FLAGS.start..LAST_FLAGS.start + LAST_FLAGS.len]
+        .iter_mut()
+        .zip(flags)
+    {
+        *o = flag(f);
+    }
+    out[LAST_REWARD.start] = reward;
+}
+
+/// Writes the values derived from the visible lists (alert, log and fleet counts) into
+/// `out`, the `ALERTS`..`FLEET` block.
+fn encode_lists(view: &chaosops_model::RoleView<'_>, out: &mut [f32]) {
+    let base = ALERTS.start;
+    let mut alerts = [0u8; 10];
+    for a in view.visible_alerts {
+        alerts[a.service.index()] = alerts[a.service.index()].saturating_add(1);
+        alerts[7 + a.severity.index()] = alerts[7 + a.severity.index()].saturating_add(1);
+    }
+    for (o, c) in out[ALERTS.start - base..ALERTS.start - base + ALERTS.len]
+        .iter_mut()
+        .zip(alerts)
+    {
+        *o = capped_count(c);
+    }
+    let mut logs = [0u8; 28];
+    for l in view.visible_logs.iter() {
+        let slot = l.service.index() * 4 + l.level.index();
+        logs[slot] = logs[slot].saturating_add(1);
+    }
+    for (o, c) in out[LOGS.start - base..LOGS.start - base + LOGS.len]
+        .iter_mut()
+        .zip(logs)
+    {
+        *o = capped_count(c);
+    }
+    let mut fleet = [0u8; 12];
+    for a in view.visible_fleet_actions.iter() {
+        let slot = a.agent_name.index() * Service::COUNT + a.target.index();
+        fleet[slot] = fleet[slot].saturating_add(1);
+    }
+    for (o, c) in out[FLEET.start - base..FLEET.start - base + FLEET.len]
+        .iter_mut()
+        .zip(fleet)
+    {
+        *o = capped_count(c);
     }
 }
 
@@ -274,59 +433,106 @@ fn encode_structured(observation: &Observation<'_>, max_steps: u32, out: &mut [f
 /// # Panics
 /// When `out` is not [`OBS_LEN`] long.
 pub fn encode_observation(observation: &Observation<'_>, max_steps: u32, out: &mut [f32]) {
-    assert_eq!(out.len(), OBS_LEN, "observation buffer length");
-    let mut cache = TextCache::default();
-    cache.encode(observation, max_steps, [0; 5], out);
+    let out: &mut [f32; OBS_LEN] = out.try_into().expect("observation buffer length");
+    let mut block = [0.0f32; BLOCK_LEN];
+    fill_block(observation, &mut block, add_tokens);
+    encode_turn(observation, max_steps, out);
+    write_block(&block, out);
 }
 
-/// Lengths of the state's append-only lists that a role's text features depend on.
-pub(crate) type TextKey = [usize; 5];
+/// The list-derived values: `ALERTS`..`FLEET` (alert, log, evidence and fleet values), then
+/// `CHAT_TOKENS`.
+const BLOCK_LEN: usize = FLEET.start + FLEET.len - ALERTS.start + CHAT_TOKENS.len;
+const MAIN_LEN: usize = FLEET.start + FLEET.len - ALERTS.start;
 
-/// The text bags of one role, kept while the lists they were computed from do not grow.
+fn fill_block(
+    observation: &Observation<'_>,
+    block: &mut [f32; BLOCK_LEN],
+    add: impl FnMut(&str, &mut [f32]),
+) {
+    let (main, chat) = block.split_at_mut(MAIN_LEN);
+    encode_lists(&observation.view, main);
+    let mut bags = [0.0f32; TEXT_LEN];
+    encode_text(observation, &mut bags, add);
+    main[EVIDENCE.start - ALERTS.start..EVIDENCE.start - ALERTS.start + EVIDENCE.len]
+        .copy_from_slice(&bags[..EVIDENCE_BUCKETS]);
+    chat.copy_from_slice(&bags[EVIDENCE_BUCKETS..]);
+}
+
+fn write_block(block: &[f32; BLOCK_LEN], out: &mut [f32; OBS_LEN]) {
+    out[ALERTS.start..FLEET.start + FLEET.len].copy_from_slice(&block[..MAIN_LEN]);
+    out[CHAT_TOKENS.start..CHAT_TOKENS.start + CHAT_TOKENS.len].copy_from_slice(&block[MAIN_LEN..]);
+}
+
+/// What a role's list-derived values are computed from: the address and length of each
+/// slice its view shows (logs, alerts, fleet actions, chat, inbox).
+pub(crate) type ListKey = [usize; 10];
+
+/// The key of `observation`'s visible lists.
+pub(crate) fn list_key(observation: &Observation<'_>) -> ListKey {
+    let v = &observation.view;
+    let logs = v.visible_logs.slice_id();
+    let fleet = v.visible_fleet_actions.slice_id();
+    [
+        logs.0,
+        logs.1,
+        v.visible_alerts.as_ptr() as usize,
+        v.visible_alerts.len(),
+        fleet.0,
+        fleet.1,
+        v.shared_chat.as_ptr() as usize,
+        v.shared_chat.len(),
+        v.private_inbox.as_ptr() as usize,
+        v.private_inbox.len(),
+    ]
+}
+
+/// The list-derived values of one role, kept while the slices its view shows stay the same.
 ///
 /// The engine only appends to logs, alerts, fleet actions, chat and inboxes during an
-/// episode, so their lengths identify their content; [`TextCache::clear`] must be called at
-/// every reset.
+/// episode, so a slice with the same address and length has the same content; a grown or
+/// moved list changes the key. [`ListCache::clear`] must be called at every reset (a new
+/// episode's lists may reuse old addresses).
 #[derive(Clone, Debug)]
-pub(crate) struct TextCache {
-    key: Option<TextKey>,
-    bags: [f32; TEXT_LEN],
+pub(crate) struct ListCache {
+    key: Option<ListKey>,
+    block: [f32; BLOCK_LEN],
 }
 
-impl Default for TextCache {
+impl Default for ListCache {
     fn default() -> Self {
-        TextCache {
+        ListCache {
             key: None,
-            bags: [0.0; TEXT_LEN],
+            block: [0.0; BLOCK_LEN],
         }
     }
 }
 
-impl TextCache {
-    /// Forgets the cached bags.
+impl ListCache {
+    /// Forgets the cached values.
     pub(crate) fn clear(&mut self) {
         self.key = None;
     }
 
-    /// Encodes like [`encode_observation`], reusing the text bags when `key` is unchanged.
+    /// Encodes like [`encode_observation`], reusing the list-derived values when the view's
+    /// slices are unchanged and the memo's token buckets for lines seen before.
     pub(crate) fn encode(
         &mut self,
         observation: &Observation<'_>,
         max_steps: u32,
-        key: TextKey,
+        memo: &mut TokenMemo,
         out: &mut [f32],
     ) {
-        assert_eq!(out.len(), OBS_LEN, "observation buffer length");
+        let out: &mut [f32; OBS_LEN] = out.try_into().expect("observation buffer length");
+        let key = list_key(observation);
         if self.key != Some(key) {
-            encode_text(observation, &mut self.bags);
+            fill_block(observation, &mut self.block, |line, bag| {
+                memo.add(line, bag)
+            });
             self.key = Some(key);
         }
-        out.fill(0.0);
-        encode_structured(observation, max_steps, out);
-        out[EVIDENCE.start..EVIDENCE.start + EVIDENCE.len]
-            .copy_from_slice(&self.bags[..EVIDENCE_BUCKETS]);
-        out[CHAT_TOKENS.start..CHAT_TOKENS.start + CHAT_TOKENS.len]
-            .copy_from_slice(&self.bags[EVIDENCE_BUCKETS..]);
+        encode_turn(observation, max_steps, out);
+        write_block(&self.block, out);
     }
 }
 
@@ -350,6 +556,51 @@ mod tests {
         }
         assert_eq!(next, OBS_LEN);
         assert_eq!(ROLE_ORDER.map(Role::index), [0, 1, 2, 3]);
+    }
+
+    fn reference(line: &str) -> [f32; EVIDENCE_BUCKETS] {
+        let mut bag = [0.0f32; EVIDENCE_BUCKETS];
+        add_tokens(line, &mut bag);
+        bag
+    }
+
+    #[test]
+    fn the_memo_counts_like_the_reference_even_on_collisions_and_when_full() {
+        let mut memo = TokenMemo::default();
+        let lines = [
+            "deadlock detected on txn_id=0x8f4a",
+            "config v22.1 pushed by deploy_bot",
+            "",
+        ];
+        for _ in 0..3 {
+            for line in lines {
+                let mut bag = [0.0f32; EVIDENCE_BUCKETS];
+                memo.add(line, &mut bag);
+                assert_eq!(bag, reference(line), "{line:?}");
+            }
+        }
+        // A forged collision: "other words" is looked up under the hash of the first line.
+        let first = line_hash(lines[0].as_bytes());
+        let forged = line_hash(b"other words here");
+        let i = memo.index[&first];
+        memo.index.insert(forged, i);
+        let mut bag = [0.0f32; EVIDENCE_BUCKETS];
+        memo.add("other words here", &mut bag);
+        assert_eq!(bag, reference("other words here"));
+        // Past the bound the memo starts over and stays exact.
+        for k in 0..(MEMO_MAX_LINES + 10) {
+            let line = format!("line {k} of many w{k}");
+            let mut bag = [0.0f32; EVIDENCE_BUCKETS];
+            memo.add(&line, &mut bag);
+            assert_eq!(bag, reference(&line));
+        }
+        assert!(memo.entries.len() <= MEMO_MAX_LINES);
+        // The chat bag (16 buckets) folds the evidence buckets.
+        let mut chat = [0.0f32; CHAT_BUCKETS];
+        memo.add(lines[1], &mut chat);
+        let mut expected = [0.0f32; CHAT_BUCKETS];
+        add_tokens(lines[1], &mut expected);
+        assert_eq!(chat, expected);
     }
 
     #[test]

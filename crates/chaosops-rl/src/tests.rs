@@ -558,3 +558,32 @@ fn a_bad_action_changes_nothing() {
     v.step(&[0, 0], out.buffers()).unwrap();
     assert_eq!(v.episode_seed(0), Some(1));
 }
+
+#[test]
+fn a_reset_in_place_equals_a_fresh_environment() {
+    let r = registry();
+    let mut env = TurnEnv::new(source(EnvConfig::default()), table());
+    env.reset(0).unwrap();
+    for failure in r.failures() {
+        for tier in Difficulty::ALL {
+            for k in 0..5 {
+                env.step_index(k).ok();
+            }
+            let spec = chaosops_model::ScenarioSpec {
+                failure_type: FailureId::from_static(failure.id()),
+                seed: 5,
+                difficulty: *tier,
+                max_steps: 20,
+            };
+            let scenario = r.scenario(&spec).unwrap();
+            env.reset_to(&scenario).unwrap();
+            let fresh = Environment::new(r, &scenario, RewardConfig::default(), None).unwrap();
+            assert_eq!(
+                env.environment().unwrap().state(),
+                fresh.state(),
+                "{} {tier}",
+                failure.id()
+            );
+        }
+    }
+}

@@ -7,7 +7,7 @@ use chaosops_model::{Action, Role, Scenario, StepRecord};
 use chaosops_sim::{Environment, RewardConfig};
 
 use crate::config::ScenarioSource;
-use crate::encode::{TextCache, TextKey};
+use crate::encode::{ListCache, TokenMemo};
 use crate::error::RlError;
 use crate::table::ActionTable;
 
@@ -62,7 +62,8 @@ pub struct TurnEnv {
     source: Arc<ScenarioSource>,
     table: Arc<ActionTable>,
     env: Option<Environment>,
-    caches: [TextCache; Role::COUNT],
+    caches: [ListCache; Role::COUNT],
+    memo: TokenMemo,
 }
 
 impl TurnEnv {
@@ -73,6 +74,7 @@ impl TurnEnv {
             table,
             env: None,
             caches: Default::default(),
+            memo: TokenMemo::default(),
         }
     }
 
@@ -156,16 +158,9 @@ impl TurnEnv {
             });
         }
         let env = self.env.as_ref().ok_or(RlError::NotReset)?;
-        let state = env.state();
-        let key: TextKey = [
-            state.all_logs.len(),
-            state.all_alerts.len(),
-            state.fleet_actions.len(),
-            state.chat_history.len(),
-            state.private_chat.of(role).len(),
-        ];
         let observation = env.observation_for(role);
-        self.caches[role.index()].encode(&observation, state.max_steps, key, out);
+        let max_steps = env.state().max_steps;
+        self.caches[role.index()].encode(&observation, max_steps, &mut self.memo, out);
         Ok(())
     }
 

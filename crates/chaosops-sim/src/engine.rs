@@ -93,6 +93,41 @@ impl Simulator {
         })
     }
 
+    /// Starts a new episode in place, exactly as [`Simulator::reset`] would, keeping the
+    /// state's allocations. On error nothing changes.
+    pub fn reset_in_place(
+        &mut self,
+        scenario: &Scenario,
+        episode_id: Option<Uuid>,
+    ) -> Result<(), SimError> {
+        scenario.validate()?;
+        let failure = if self.failure.id() == scenario.failure_type.as_str() {
+            self.failure
+        } else {
+            self.registry.failure(scenario.failure_type.as_str())?
+        };
+        self.rng = ChaCha8Rng::seed_from_u64(scenario.seed);
+        let drawn = uuid::Builder::from_random_bytes(self.rng.random()).into_uuid();
+        self.state.reset(
+            episode_id.unwrap_or(drawn),
+            FailureId::from_static(failure.id()),
+            scenario.difficulty,
+            scenario.max_steps,
+            scenario.rogue_fleet_agent,
+        );
+        failure.inject(&mut self.state);
+        if scenario.inject_misleading_logs {
+            for _ in 0..DECOY_COUNT {
+                let (service, level, message) = DECOYS[self.rng.random_range(0..DECOYS.len())];
+                self.state
+                    .emit_decoy_log(Component::from(service), level, message);
+            }
+        }
+        self.scenario.clone_from(scenario);
+        self.failure = failure;
+        Ok(())
+    }
+
     /// Applies one action for `role`: counts the step, runs the handler, then the fix check.
     /// Refuses an action beyond the documented limits or on a finished episode, changing nothing.
     pub fn apply_action(&mut self, role: Role, action: &Action) -> Result<OutcomeFlags, SimError> {

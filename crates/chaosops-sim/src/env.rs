@@ -62,8 +62,7 @@ impl Environment {
         scenario: &Scenario,
         episode_id: Option<Uuid>,
     ) -> Result<Observation<'_>, SimError> {
-        let sim = Simulator::reset(self.sim.registry(), scenario, episode_id)?;
-        self.sim = sim;
+        self.sim.reset_in_place(scenario, episode_id)?;
         self.turn = 0;
         self.paid = BonusesPaid::default();
         self.last = None;

@@ -216,3 +216,39 @@ fn views_come_from_the_registered_projections() {
     assert_eq!(view.role, Role::Manager);
     assert_eq!(view.visible_alerts.len(), 1);
 }
+
+#[test]
+fn a_reset_in_place_equals_a_fresh_reset() {
+    let mut e = env(Difficulty::Hard, 30);
+    let registry = Registry::global().unwrap();
+    for action in [
+        Action::communicate("hello"),
+        Action::flag_rogue(chaosops_model::FleetAgent::DeployBot),
+        Action::communicate_to(Role::Dev, "psst"),
+        Action::identify_root_cause(&FailureId::from_static(TEST_FAILURE_ID)),
+        Action::restart(Service::Db),
+    ] {
+        if !e.is_done() {
+            e.step(&action).unwrap();
+        }
+    }
+    let mut sim = e.simulator().clone();
+    for (seed, difficulty) in [(3, Difficulty::Easy), (99, Difficulty::Hard)] {
+        let spec = ScenarioSpec {
+            failure_type: FailureId::from_static(TEST_FAILURE_ID),
+            seed,
+            difficulty,
+            max_steps: 7,
+        };
+        let scenario = registry.scenario(&spec).unwrap();
+        sim.reset_in_place(&scenario, None).unwrap();
+        let fresh = crate::Simulator::reset(registry, &scenario, None).unwrap();
+        assert_eq!(sim.state(), fresh.state());
+        assert_eq!(sim.scenario(), fresh.scenario());
+    }
+    let mut bad = sim.scenario().clone();
+    bad.max_steps = 0;
+    let before = sim.state().clone();
+    assert!(sim.reset_in_place(&bad, None).is_err());
+    assert_eq!(sim.state(), &before);
+}
