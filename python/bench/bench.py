@@ -34,8 +34,8 @@ def best(fn: Callable[[], int], repeats: int) -> float:
     return max(rates)
 
 
-def vector(mode: Dict, n: int, steps: int, random_actions: bool) -> Callable[[], int]:
-    v = chaosops.VecEnv(n, threads=1, **mode)
+def vector(mode: Dict, n: int, steps: int, random_actions: bool, threads: int = 1) -> Callable[[], int]:
+    v = chaosops.VecEnv(n, threads=threads, **mode)
     w = v.reward_width
     bufs = (
         np.zeros((n, chaosops.OBS_LEN), np.float32),
@@ -130,15 +130,19 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--threads", type=int, default=1, help="worker threads of the vector figures (default 1)")
+    p.add_argument("--envs", type=int, default=64, help="environments of the vector figures (default 64)")
     args = p.parse_args()
     r = args.repeats
+    t = args.threads
+    p_envs = args.envs
     seat_noop = {"seat": "sre", "others": "noop"}
     seat_heuristic = {"seat": "sre", "others": "heuristic"}
     figures: List[Dict] = [
-        {"name": "VecEnv turn mode, 64 envs, noop actions", "unit": "env steps/s", "value": best(vector({}, 64, 4000, False), r)},
-        {"name": "VecEnv turn mode, 64 envs, random actions", "unit": "env steps/s", "value": best(vector({}, 64, 4000, True), r)},
-        {"name": "VecEnv seat mode (others noop), 64 envs", "unit": "learner steps/s", "value": best(vector(seat_noop, 64, 2000, False), r)},
-        {"name": "VecEnv seat mode (others heuristic), 64 envs", "unit": "learner steps/s", "value": best(vector(seat_heuristic, 64, 1000, True), r)},
+        {"name": f"VecEnv turn mode, {p_envs} envs, noop actions, {t} thread(s)", "unit": "env steps/s", "value": best(vector({}, p_envs, 256000 // p_envs, False, t), r)},
+        {"name": f"VecEnv turn mode, {p_envs} envs, random actions, {t} thread(s)", "unit": "env steps/s", "value": best(vector({}, p_envs, 256000 // p_envs, True, t), r)},
+        {"name": f"VecEnv seat mode (others noop), {p_envs} envs, {t} thread(s)", "unit": "learner steps/s", "value": best(vector(seat_noop, p_envs, 128000 // p_envs, False, t), r)},
+        {"name": f"VecEnv seat mode (others heuristic), {p_envs} envs, {t} thread(s)", "unit": "learner steps/s", "value": best(vector(seat_heuristic, p_envs, 64000 // p_envs, True, t), r)},
         {"name": "gymnasium SeatVectorEnv.step (others noop), 64 envs", "unit": "learner steps/s", "value": best(gym_vector(64, 2000), r)},
         {"name": "Env.step_into (step + numeric observation)", "unit": "steps/s", "value": best(env_round_trip(200_000), r)},
         {"name": "Env.observe (dict observation, oversight)", "unit": "µs/call", "value": 1e6 / best(dict_observation(20_000), r)},
@@ -157,7 +161,7 @@ def main() -> None:
     for f in figures:
         v = f["value"]
         text = f"{v:,.2f}" if f["unit"].startswith("µs") else f"{v:,.0f}"
-        print(f"{f['name']:<56} {text:>14} {f['unit']}")
+        print(f"{f['name']:<64} {text:>14} {f['unit']}")
 
 
 if __name__ == "__main__":

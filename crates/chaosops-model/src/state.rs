@@ -439,6 +439,7 @@ impl State {
     }
 
     /// True when the episode is over: resolved, or out of steps.
+    #[inline]
     pub fn is_terminal(&self) -> bool {
         self.resolved || self.step_count >= self.max_steps
     }

@@ -25,6 +25,7 @@ pub struct LogView<'a> {
 
 impl<'a> VisibleLogs<'a> {
     /// Wraps a slice of log lines.
+    #[inline]
     pub fn new(lines: &'a [LogLine]) -> Self {
         VisibleLogs(lines)
     }
@@ -85,6 +86,7 @@ pub struct FleetActionView<'a> {
 
 impl<'a> VisibleFleetActions<'a> {
     /// Wraps a slice of fleet actions.
+    #[inline]
     pub fn new(actions: &'a [FleetAction]) -> Self {
         VisibleFleetActions(actions)
     }
@@ -202,6 +204,7 @@ impl Serialize for RoleView<'_> {
 }
 
 /// The last `n` items of `items` (all of them when there are fewer).
+#[inline]
 pub fn tail<T>(items: &[T], n: usize) -> &[T] {
     &items[items.len().saturating_sub(n)..]
 }

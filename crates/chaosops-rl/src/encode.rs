@@ -335,18 +335,18 @@ fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OB
     match view.visible_metrics {
         Some(metrics) => {
             for (s, m) in services.chunks_exact_mut(PER_SERVICE).zip(metrics.0.iter()) {
-                s[0] = unit(m.cpu_pct / 100.0);
-                s[1] = unit(m.memory_mb / 4096.0);
-                s[2] = unit(m.latency_ms / 2000.0);
+                s[0] = unit(m.cpu_pct * (1.0 / 100.0));
+                s[1] = unit(m.memory_mb * (1.0 / 4096.0));
+                s[2] = unit(m.latency_ms * (1.0 / 2000.0));
                 s[3] = unit(m.error_rate);
-                s[4] = unit(f64::from(m.replicas) / 8.0);
+                s[4] = unit(f64::from(m.replicas) * (1.0 / 8.0));
                 one_hot(&mut s[5..9], Some(usize::from(m.health.rank())));
             }
         }
         None => services.fill(0.0),
     }
-    out[CHAT.start] = (view.shared_chat.len() as f32 / 8.0).min(1.0);
-    out[CHAT.start + 1] = (view.private_inbox.len() as f32 / 8.0).min(1.0);
+    out[CHAT.start] = (view.shared_chat.len() as f32 * 0.125).min(1.0);
+    out[CHAT.start + 1] = (view.private_inbox.len() as f32 * 0.125).min(1.0);
     out[CHAT.start + 2] = flag(view.private_note.is_some());
     let (action, actor, flags, reward) = match observation.message {
         Message::Step {
@@ -368,7 +368,7 @@ fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OB
                 flags.miscommunication,
                 ended_unresolved,
             ],
-            signed_unit(observation.reward / 200.0),
+            signed_unit(observation.reward * (1.0 / 200.0)),
         ),
         Message::Reset { .. } => (None, None, [false; 8], 0.0),
     };

@@ -155,6 +155,17 @@ impl SeatEnv {
     /// Plays `action` for the seat, then the other seats up to the seat's next turn.
     pub fn step(&mut self, action: &Action) -> Result<SeatOutcome, RlError> {
         let o = self.turn.step(action)?;
+        self.after_seat_turn(o)
+    }
+
+    /// Plays the table's action `index` for the seat.
+    pub fn step_index(&mut self, index: i64) -> Result<SeatOutcome, RlError> {
+        let o = self.turn.step_index(index)?;
+        self.after_seat_turn(o)
+    }
+
+    /// The seat's outcome of its turn `o` and the other seats' turns up to its next one.
+    fn after_seat_turn(&mut self, o: crate::turn::TurnOutcome) -> Result<SeatOutcome, RlError> {
         let mut out = SeatOutcome {
             reward: o.reward_of(self.seat),
             terminated: o.terminated,
@@ -167,12 +178,6 @@ impl SeatEnv {
             out.truncated = rest.truncated;
         }
         Ok(out)
-    }
-
-    /// Plays the table's action `index` for the seat.
-    pub fn step_index(&mut self, index: i64) -> Result<SeatOutcome, RlError> {
-        let table = std::sync::Arc::clone(self.turn.table());
-        self.step(table.get(index)?)
     }
 
     /// Writes the seat's numeric observation into `out`.

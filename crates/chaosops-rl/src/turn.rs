@@ -8,6 +8,12 @@ use chaosops_sim::{Environment, RewardConfig};
 
 use crate::config::ScenarioSource;
 use crate::encode::{ListCache, TokenMemo};
+
+thread_local! {
+    /// The token memo of this thread, shared by every environment it steps: results do not
+    /// depend on it (it is exact), and one memo per thread keeps each environment small.
+    static MEMO: std::cell::RefCell<TokenMemo> = std::cell::RefCell::new(TokenMemo::default());
+}
 use crate::error::RlError;
 use crate::table::ActionTable;
 
@@ -63,7 +69,6 @@ pub struct TurnEnv {
     table: Arc<ActionTable>,
     env: Option<Environment>,
     caches: [ListCache; Role::COUNT],
-    memo: TokenMemo,
 }
 
 impl TurnEnv {
@@ -74,7 +79,6 @@ impl TurnEnv {
             table,
             env: None,
             caches: Default::default(),
-            memo: TokenMemo::default(),
         }
     }
 
@@ -144,8 +148,12 @@ impl TurnEnv {
 
     /// Plays the table's action `index`.
     pub fn step_index(&mut self, index: i64) -> Result<TurnOutcome, RlError> {
-        let table = Arc::clone(&self.table);
-        self.step(table.get(index)?)
+        // Borrow the table and the episode as disjoint fields: cloning the Arc here would
+        // bounce its reference count between the threads of a vector step.
+        let action = self.table.get(index)?;
+        let env = self.env.as_mut().ok_or(RlError::NotReset)?;
+        let record = env.step_record(action)?;
+        Ok(TurnOutcome::new(record, env.state().resolved, env.config()))
     }
 
     /// Writes `role`'s numeric observation ([`crate::OBS_LEN`] values) into `out`.
@@ -160,7 +168,12 @@ impl TurnEnv {
         let env = self.env.as_ref().ok_or(RlError::NotReset)?;
         let observation = env.observation_for(role);
         let max_steps = env.state().max_steps;
-        self.caches[role.index()].encode(&observation, max_steps, &mut self.memo, out);
+        let cache = &mut self.caches[role.index()];
+        MEMO.with(|memo| match memo.try_borrow_mut() {
+            Ok(mut memo) => cache.encode(&observation, max_steps, &mut memo, out),
+            // Re-entered on this thread (cannot happen from the engine): a fresh memo is exact too.
+            Err(_) => cache.encode(&observation, max_steps, &mut TokenMemo::default(), out),
+        });
         Ok(())
     }
 

@@ -89,7 +89,7 @@ impl std::fmt::Debug for VecEnv {
     }
 }
 
-/// Environments a thread takes at a time.
+/// Fewest environments a thread takes at a time.
 const MIN_PER_THREAD: usize = 8;
 
 impl VecEnv {
@@ -262,6 +262,9 @@ impl VecEnv {
                 .try_for_each(work),
             Some(pool) => {
                 let slots = &mut self.slots;
+                // One contiguous chunk per thread: the work per environment is ~100 ns, so
+                // fewer, larger tasks keep the scheduling overhead small.
+                let per_thread = n.div_ceil(pool.current_num_threads()).max(MIN_PER_THREAD);
                 pool.install(|| {
                     slots
                         .par_iter_mut()
@@ -271,7 +274,7 @@ impl VecEnv {
                         .zip(out.terminated.par_iter_mut())
                         .zip(out.truncated.par_iter_mut())
                         .zip(0..n)
-                        .with_min_len(MIN_PER_THREAD)
+                        .with_min_len(per_thread)
                         .try_for_each(work)
                 })
             }

@@ -165,16 +165,19 @@ impl Simulator {
     }
 
     /// True when the episode is over.
+    #[inline]
     pub fn is_terminal(&self) -> bool {
         self.state.is_terminal()
     }
 
     /// `role`'s view of the current state.
+    #[inline]
     pub fn project_view(&self, role: Role) -> RoleView<'_> {
         self.registry.projection(role).project(&self.state)
     }
 
     /// The ground truth.
+    #[inline]
     pub fn state(&self) -> &State {
         &self.state
     }

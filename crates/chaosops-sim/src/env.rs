@@ -70,16 +70,19 @@ impl Environment {
     }
 
     /// The role whose turn it is.
+    #[inline]
     pub fn current_role(&self) -> Role {
         Role::TURN_ORDER[self.turn]
     }
 
     /// True when the episode is over.
+    #[inline]
     pub fn is_done(&self) -> bool {
         self.sim.is_terminal()
     }
 
     /// The ground truth.
+    #[inline]
     pub fn state(&self) -> &State {
         self.sim.state()
     }
@@ -101,6 +104,7 @@ impl Environment {
 
     /// What `role` would observe now: its own view, with the turn role and the last step's
     /// message and reward as everyone sees them.
+    #[inline]
     pub fn observation_for(&self, role: Role) -> Observation<'_> {
         let state = self.sim.state();
         let (reward, message) = match &self.last {

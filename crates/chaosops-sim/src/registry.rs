@@ -112,6 +112,7 @@ impl Registry {
     }
 
     /// The projection of `role`.
+    #[inline]
     pub fn projection(&self, role: Role) -> &'static dyn RoleProjection {
         self.projections[role.index()]
     }
