@@ -1,9 +1,31 @@
 """Type stubs of the native extension ``chaosops._native`` (built from crates/chaosops-py)."""
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self
+
+__all__ = [
+    "AGENTS",
+    "__version__",
+    "Env",
+    "OBS_LEN",
+    "VecEnv",
+    "action_mask",
+    "action_names",
+    "check_role",
+    "decode_action",
+    "encode_action",
+    "failure_types",
+    "format_scores",
+    "observation_layout",
+    "parse_action",
+    "prompt",
+    "prompt_records",
+    "replay_lines",
+    "score_completions",
+]
 
 #: Length of the numeric observation vector.
 OBS_LEN: int
@@ -11,9 +33,10 @@ OBS_LEN: int
 AGENTS: List[str]
 __version__: str
 
-ActionLike = Union[int, Mapping[str, Any], str]
-ScenarioLike = Union[Mapping[str, Any], str]
+_ActionLike = Union[int, Mapping[str, Any], str]
+_ScenarioLike = Union[Mapping[str, Any], str]
 
+@final
 class Env:
     """One episode at a time, one role's turn per step (SRE, Oversight, Dev, Manager).
 
@@ -23,23 +46,23 @@ class Env:
     ``reset(seed)`` picks the scenario from the seed, so one integer reproduces an episode.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         failure_types: Optional[Sequence[str]] = None,
         tiers: Optional[Sequence[str]] = None,
         max_steps: Optional[int] = None,
         reward: str = "reference",
         variation: str = "none",
-    ) -> None: ...
-    def reset(self, seed: Optional[int] = None, *, scenario: Optional[ScenarioLike] = None) -> Dict[str, Any]:
+    ) -> Self: ...
+    def reset(self, seed: Optional[int] = None, *, scenario: Optional[_ScenarioLike] = None) -> Dict[str, Any]:
         """Starts an episode (of ``seed``, or of an explicit replay-format ``scenario``) and
         returns the acting role's observation as the server sends it:
         ``{"observation": {"view", "step", "turn_role", "message", "last_step"}, "reward", "done"}``.
         Without either, the next seed of this environment's stream is used."""
-    def reset_only(self, seed: Optional[int] = None, *, scenario: Optional[ScenarioLike] = None) -> None:
+    def reset_only(self, seed: Optional[int] = None, *, scenario: Optional[_ScenarioLike] = None) -> None:
         """Like :meth:`reset` without building the observation dict."""
-    def step(self, action: ActionLike) -> Dict[str, Any]:
+    def step(self, action: _ActionLike) -> Dict[str, Any]:
         """Plays ``action`` (a table index, an action dict or JSON text) as the acting role and
         returns the next role's observation dict. Raises ``InvalidActionError`` for a bad
         action and ``EpisodeFinishedError`` once the episode is over; neither changes anything."""
@@ -86,6 +109,7 @@ class Env:
     def candidates(self) -> List[Tuple[str, str]]:
         """The (failure type, tier) pairs ``reset(seed)`` draws from."""
 
+@final
 class VecEnv:
     """N environments stepped in one call into NumPy arrays the caller owns (GIL released).
 
@@ -93,22 +117,22 @@ class VecEnv:
     role whose turn follows; rewards are ``(N, 4)`` in turn order. Seat mode: one learner
     ``seat``, ``others`` (a policy name or a dict role -> name) play the rest inside Rust;
     rewards are ``(N, 1)``. Auto-reset in Gymnasium's next-step mode. Results do not depend
-    on ``threads``.
+    on ``threads`` (default 1).
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         num_envs: int,
         *,
         seat: Optional[str] = None,
         others: Union[str, Mapping[str, str], None] = None,
-        threads: int = 1,
+        threads: Optional[int] = None,
         failure_types: Optional[Sequence[str]] = None,
         tiers: Optional[Sequence[str]] = None,
         max_steps: Optional[int] = None,
         reward: str = "reference",
         variation: str = "none",
-    ) -> None: ...
+    ) -> Self: ...
     def reset(
         self,
         seed: int,
@@ -145,7 +169,7 @@ def action_names() -> List[str]:
 def decode_action(index: int) -> Dict[str, Any]:
     """The action of table index ``index``."""
 
-def encode_action(action: ActionLike) -> Optional[int]:
+def encode_action(action: _ActionLike) -> Optional[int]:
     """The table index with the same effect as ``action``, or None when the table has none."""
 
 def action_mask(role: str) -> List[int]:
@@ -164,7 +188,7 @@ def parse_action(text: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """Model text to (action, parse report): ``{"outcome": "parsed"}`` or
     ``{"outcome": "fallback", "reason": ...}``, plus ``dropped`` fields when any."""
 
-def prompt(scenario: ScenarioLike, actions: Union[Sequence[ActionLike], str]) -> Dict[str, str]:
+def prompt(scenario: _ScenarioLike, actions: Union[Sequence[_ActionLike], str]) -> Dict[str, str]:
     """The prompt of the role whose turn follows ``actions``: ``{"role", "system", "user"}``."""
 
 def score_completions(
@@ -178,13 +202,14 @@ def format_scores(completions: List[str]) -> List[float]:
 def prompt_records(
     n: int,
     *,
-    seed: int = 0,
+    seed: Optional[int] = None,
     policy: str = "heuristic",
-    max_depth: int = 6,
+    max_depth: Optional[int] = None,
     failure_types: Optional[Sequence[str]] = None,
     tiers: Optional[Sequence[str]] = None,
     max_steps: Optional[int] = None,
 ) -> List[Dict[str, Any]]:
-    """Prompt records (system, user, role, scenario, actions) from histories played by a built-in policy."""
+    """Prompt records (system, user, role, scenario, actions) from histories played by a
+    built-in policy; ``seed`` defaults to 0 and ``max_depth`` to 6."""
 
 def check_role(role: str) -> str: ...

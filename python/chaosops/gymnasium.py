@@ -157,15 +157,18 @@ class SeatVectorEnv(VectorEnv):
         return {"action_mask": self._out(self._buf.masks)}
 
     def reset(self, *, seed: Union[int, Sequence[int], None] = None, options: Optional[dict] = None):
-        if isinstance(seed, (list, tuple)):
-            base = int(seed[0])
-            if list(seed) != [base + i for i in range(self.num_envs)]:
+        first: Optional[int]
+        if seed is None or isinstance(seed, int):
+            first = seed
+        else:
+            seeds = [int(s) for s in seed]
+            first = seeds[0] if seeds else None
+            if first is None or seeds != [first + i for i in range(self.num_envs)]:
                 raise InvalidArgumentError(
-                    f"seeds {list(seed)!r}: environment i plays seed s + i, so give one int (or [s, s+1, ...])"
+                    f"seeds {seeds!r}: environment i plays seed s + i, so give one int (or [s, s+1, ...])"
                 )
-            seed = base
-        super().reset(seed=seed)
-        base_seed = seed if seed is not None else _seed_from(self.np_random)
+        super().reset(seed=first)
+        base_seed = first if first is not None else _seed_from(self.np_random)
         self._vec.reset(base_seed, *self._buf.args())
         return self._out(self._buf.obs), self._infos_out()
 

@@ -46,7 +46,7 @@ _NAME = "chaosops_v0"
 
 def _spaces() -> Tuple[Dict[str, spaces.Space], Dict[str, spaces.Space]]:
     n = len(_native.action_names())
-    observation = {
+    observation: Dict[str, spaces.Space] = {
         agent: spaces.Dict(
             {
                 "observation": spaces.Box(low=-1.0, high=1.0, shape=(_native.OBS_LEN,), dtype=np.float32),
@@ -55,7 +55,7 @@ def _spaces() -> Tuple[Dict[str, spaces.Space], Dict[str, spaces.Space]]:
         )
         for agent in TURN_ORDER
     }
-    action = {agent: spaces.Discrete(n) for agent in TURN_ORDER}
+    action: Dict[str, spaces.Space] = {agent: spaces.Discrete(n) for agent in TURN_ORDER}
     return observation, action
 
 
@@ -93,7 +93,7 @@ class ChaosOpsAECEnv(AECEnv, EzPickle):
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
-        self.infos = {a: {} for a in self.agents}
+        self.infos: Dict[str, Dict[str, Any]] = {a: {} for a in self.agents}
         self.agent_selection = TURN_ORDER[0]
 
     def observation_space(self, agent: str) -> spaces.Space:
@@ -183,7 +183,7 @@ class ChaosOpsParallelEnv(ParallelEnv, EzPickle):
         return self.action_spaces[agent]
 
     def _observations(self) -> Dict[str, Dict[str, np.ndarray]]:
-        out = {}
+        out: Dict[str, Dict[str, np.ndarray]] = {}
         for agent in TURN_ORDER:
             obs = np.empty(_native.OBS_LEN, dtype=np.float32)
             self._env.encode(obs, agent)
@@ -212,7 +212,7 @@ class ChaosOpsParallelEnv(ParallelEnv, EzPickle):
         observations = self._observations()
         terminations = dict.fromkeys(self.agents, terminated)
         truncations = dict.fromkeys(self.agents, truncated)
-        infos = {a: {} for a in self.agents}
+        infos: Dict[str, Dict[str, Any]] = {a: {} for a in self.agents}
         if terminated or truncated:
             self.agents = []
         return observations, rewards, terminations, truncations, infos
