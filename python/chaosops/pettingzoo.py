@@ -74,33 +74,64 @@ def _action_index(agent: str, action: Any) -> int:
         raise InvalidActionError(f"action {action!r} of agent {agent} is not a table index") from None
 
 
-class ChaosOpsAECEnv(AECEnv, EzPickle):
-    """The turn-based (AEC) environment; see the module documentation."""
+class _Shared:
+    """What the AEC and parallel environments share: the native episode, agents, spaces,
+    masks, rendering and the ground truth."""
 
     metadata = {"name": _NAME, "render_modes": ["ansi"], "is_parallelizable": True}
 
-    def __init__(self, render_mode: Optional[str] = None, max_cycles: Optional[int] = None, **config: Any) -> None:
-        EzPickle.__init__(self, render_mode=render_mode, max_cycles=max_cycles, **config)
-        super().__init__()
+    def _setup(self, render_mode: Optional[str], max_cycles: Optional[int], config: Dict[str, Any]) -> None:
         self.render_mode = _check_render_mode(render_mode)
         self._env = _native.Env(**env_config(max_cycles=max_cycles, **config))
         self.possible_agents = list(TURN_ORDER)
         self.agents = list(TURN_ORDER)
         self.observation_spaces, self.action_spaces = _spaces()
-        self._zeros = np.zeros(len(_native.action_names()), dtype=np.int8)
         self._masks = {a: np.asarray(_native.action_mask(a), dtype=np.int8) for a in TURN_ORDER}
-        self.rewards = dict.fromkeys(self.agents, 0.0)
-        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
-        self.terminations = dict.fromkeys(self.agents, False)
-        self.truncations = dict.fromkeys(self.agents, False)
-        self.infos: Dict[str, Dict[str, Any]] = {a: {} for a in self.agents}
-        self.agent_selection = TURN_ORDER[0]
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self.observation_spaces[agent]
 
     def action_space(self, agent: str) -> spaces.Space:
         return self.action_spaces[agent]
+
+    def _encode(self, agent: str) -> np.ndarray:
+        obs = np.empty(_native.OBS_LEN, dtype=np.float32)
+        self._env.encode(obs, agent)
+        return obs
+
+    def render(self) -> Optional[str]:
+        """The transcript so far (``render_mode="ansi"``)."""
+        if self.render_mode is None:
+            return None
+        return self._env.render()
+
+    def state(self) -> Dict[str, Any]:
+        """The ground-truth state (for analysis, never for an agent)."""
+        return self._env.state()
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def unwrapped_env(self) -> "_native.Env":
+        """The native environment underneath (prompts, views, history)."""
+        return self._env
+
+
+class ChaosOpsAECEnv(_Shared, AECEnv, EzPickle):
+    """The turn-based (AEC) environment; see the module documentation."""
+
+    def __init__(self, render_mode: Optional[str] = None, max_cycles: Optional[int] = None, **config: Any) -> None:
+        EzPickle.__init__(self, render_mode=render_mode, max_cycles=max_cycles, **config)
+        AECEnv.__init__(self)
+        self._setup(render_mode, max_cycles, config)
+        self._zeros = np.zeros(len(_native.action_names()), dtype=np.int8)
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos: Dict[str, Dict[str, Any]] = {a: {} for a in self.agents}
+        self.agent_selection = TURN_ORDER[0]
 
     def reset(self, seed: Optional[int] = None, options: Optional[dict] = None) -> None:
         """Starts the episode of ``seed`` (or the next seed of this environment's stream)."""
@@ -115,8 +146,7 @@ class ChaosOpsAECEnv(AECEnv, EzPickle):
         self.agent_selection = self._env.current_role
 
     def observe(self, agent: str) -> Dict[str, np.ndarray]:
-        obs = np.empty(_native.OBS_LEN, dtype=np.float32)
-        self._env.encode(obs, agent)
+        obs = self._encode(agent)
         live = agent == self.agent_selection and not (self.terminations[agent] or self.truncations[agent])
         mask = self._masks[agent].copy() if live else self._zeros.copy()
         return {"observation": obs, "action_mask": mask}
@@ -139,56 +169,19 @@ class ChaosOpsAECEnv(AECEnv, EzPickle):
             self.agent_selection = self._env.current_role
         self._accumulate_rewards()
 
-    def render(self) -> Optional[str]:
-        """The transcript so far (``render_mode="ansi"``)."""
-        if self.render_mode is None:
-            return None
-        return self._env.render()
-
-    def state(self) -> Dict[str, Any]:
-        """The ground-truth state (for analysis, never for an agent)."""
-        return self._env.state()
-
-    def close(self) -> None:
-        pass
-
-    @property
-    def unwrapped_env(self) -> "_native.Env":
-        """The native environment underneath (prompts, views, history)."""
-        return self._env
-
-
-class ChaosOpsParallelEnv(ParallelEnv, EzPickle):
+class ChaosOpsParallelEnv(_Shared, ParallelEnv, EzPickle):
     """The parallel environment: one step is one cycle, every role's turn in order.
 
     If the episode ends mid-cycle the remaining agents' actions are ignored. Rewards are each
     agent's sum over the cycle's turns. Masks are each role's own (every agent acts next cycle).
     """
 
-    metadata = {"name": _NAME, "render_modes": ["ansi"], "is_parallelizable": True}
-
     def __init__(self, render_mode: Optional[str] = None, max_cycles: Optional[int] = None, **config: Any) -> None:
         EzPickle.__init__(self, render_mode=render_mode, max_cycles=max_cycles, **config)
-        self.render_mode = _check_render_mode(render_mode)
-        self._env = _native.Env(**env_config(max_cycles=max_cycles, **config))
-        self.possible_agents = list(TURN_ORDER)
-        self.agents = list(TURN_ORDER)
-        self.observation_spaces, self.action_spaces = _spaces()
-        self._masks = {a: np.asarray(_native.action_mask(a), dtype=np.int8) for a in TURN_ORDER}
-
-    def observation_space(self, agent: str) -> spaces.Space:
-        return self.observation_spaces[agent]
-
-    def action_space(self, agent: str) -> spaces.Space:
-        return self.action_spaces[agent]
+        self._setup(render_mode, max_cycles, config)
 
     def _observations(self) -> Dict[str, Dict[str, np.ndarray]]:
-        out: Dict[str, Dict[str, np.ndarray]] = {}
-        for agent in TURN_ORDER:
-            obs = np.empty(_native.OBS_LEN, dtype=np.float32)
-            self._env.encode(obs, agent)
-            out[agent] = {"observation": obs, "action_mask": self._masks[agent].copy()}
-        return out
+        return {a: {"observation": self._encode(a), "action_mask": self._masks[a].copy()} for a in TURN_ORDER}
 
     def reset(self, seed: Optional[int] = None, options: Optional[dict] = None):
         scenario = (options or {}).get("scenario")
@@ -216,18 +209,6 @@ class ChaosOpsParallelEnv(ParallelEnv, EzPickle):
         if terminated or truncated:
             self.agents = []
         return observations, rewards, terminations, truncations, infos
-
-    def render(self) -> Optional[str]:
-        if self.render_mode is None:
-            return None
-        return self._env.render()
-
-    def state(self) -> Dict[str, Any]:
-        return self._env.state()
-
-    def close(self) -> None:
-        pass
-
 
 def raw_env(**config: Any) -> ChaosOpsAECEnv:
     """The AEC environment without wrappers."""

@@ -49,3 +49,18 @@ def run_replay(binary: Path, lines: List[str], *extra: str) -> List[Dict]:
     )
     assert out.returncode in (0, 1), out.stderr
     return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def vec_buffers(n: int, reward_width: int):
+    """Output arrays for `chaosops.VecEnv`: observations, masks, rewards, terminated, truncated."""
+    import numpy as np
+
+    import chaosops
+
+    return (
+        np.zeros((n, chaosops.OBS_LEN), np.float32),
+        np.zeros((n, chaosops.num_actions), np.int8),
+        np.zeros((n, reward_width), np.float64),
+        np.zeros(n, bool),
+        np.zeros(n, bool),
+    )

@@ -9,7 +9,7 @@ import numpy as np
 import chaosops
 from chaosops import pettingzoo as cz
 
-from conftest import run_replay
+from conftest import run_replay, vec_buffers
 
 
 def _actions(seed, k):
@@ -47,13 +47,7 @@ def test_the_same_seed_gives_the_same_episode_everywhere(chaosops_bin):
     for threads in (1, 2, 3):
         n = len(seeds)
         v = chaosops.VecEnv(n, threads=threads)
-        bufs = (
-            np.zeros((n, chaosops.OBS_LEN), np.float32),
-            np.zeros((n, chaosops.num_actions), np.int8),
-            np.zeros((n, 4), np.float64),
-            np.zeros(n, bool),
-            np.zeros(n, bool),
-        )
+        bufs = vec_buffers(n, 4)
         v.reset(seeds[0], *bufs)
         longest = max(len(r[0]) for r in runs.values())
         for k in range(longest):

@@ -11,6 +11,8 @@ import chaosops
 from chaosops import errors
 from chaosops.gymnasium import SeatEnv, SeatVectorEnv
 
+from conftest import vec_buffers
+
 
 @pytest.mark.parametrize("seat", chaosops.AGENTS)
 def test_check_env_for_every_seat(seat):
@@ -120,13 +122,7 @@ def test_bad_input_names_the_value():
 def test_native_turn_mode_vector():
     n = 5
     v = chaosops.VecEnv(n, threads=2)
-    bufs = (
-        np.zeros((n, chaosops.OBS_LEN), np.float32),
-        np.zeros((n, chaosops.num_actions), np.int8),
-        np.zeros((n, 4), np.float64),
-        np.zeros(n, bool),
-        np.zeros(n, bool),
-    )
+    bufs = vec_buffers(n, 4)
     v.reset(3, *bufs)
     assert v.reward_width == 4 and v.seat is None
     env = chaosops.Env()

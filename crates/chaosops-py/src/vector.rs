@@ -82,6 +82,39 @@ fn slice_mut<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
     })
 }
 
+/// The five output arrays of a vector call.
+type Arrays<'a, 'py> = (
+    &'a mut PyReadwriteArray2<'py, f32>,
+    &'a mut PyReadwriteArray2<'py, i8>,
+    &'a mut PyReadwriteArray2<'py, f64>,
+    &'a mut PyReadwriteArray1<'py, bool>,
+    &'a mut PyReadwriteArray1<'py, bool>,
+);
+
+impl PyVecEnv {
+    /// Runs `f` on the vector env and the arrays as buffers, with the GIL released.
+    fn run(
+        &self,
+        py: Python<'_>,
+        (obs, masks, rewards, terminated, truncated): Arrays<'_, '_>,
+        f: impl FnOnce(&mut VecEnv, VecBuffers<'_>) -> Result<(), chaosops_rl::RlError> + Send,
+    ) -> PyResult<()> {
+        let buffers = VecBuffers {
+            obs: slice_mut(obs, "obs", "float32")?,
+            masks: slice_mut(masks, "masks", "int8")?,
+            rewards: slice_mut(rewards, "rewards", "float64")?,
+            terminated: slice_mut(terminated, "terminated", "bool")?,
+            truncated: slice_mut(truncated, "truncated", "bool")?,
+        };
+        let inner = &self.inner;
+        py.detach(|| {
+            let mut env = inner.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut env, buffers)
+        })
+        .map_err(errors::rl)
+    }
+}
+
 #[pymethods]
 impl PyVecEnv {
     #[new]
@@ -124,43 +157,38 @@ impl PyVecEnv {
 
     /// Resets every environment (environment `i` plays seed `seed + i`) into the buffers.
     #[allow(clippy::too_many_arguments)]
-    fn reset(
+    fn reset<'py>(
         &self,
-        py: Python<'_>,
-        seed: &Bound<'_, PyAny>,
-        mut obs: PyReadwriteArray2<'_, f32>,
-        mut masks: PyReadwriteArray2<'_, i8>,
-        mut rewards: PyReadwriteArray2<'_, f64>,
-        mut terminated: PyReadwriteArray1<'_, bool>,
-        mut truncated: PyReadwriteArray1<'_, bool>,
+        py: Python<'py>,
+        seed: &Bound<'py, PyAny>,
+        mut obs: PyReadwriteArray2<'py, f32>,
+        mut masks: PyReadwriteArray2<'py, i8>,
+        mut rewards: PyReadwriteArray2<'py, f64>,
+        mut terminated: PyReadwriteArray1<'py, bool>,
+        mut truncated: PyReadwriteArray1<'py, bool>,
     ) -> PyResult<()> {
         let seed = convert::seed(Some(seed))?.unwrap_or(0);
-        let buffers = VecBuffers {
-            obs: slice_mut(&mut obs, "obs", "float32")?,
-            masks: slice_mut(&mut masks, "masks", "int8")?,
-            rewards: slice_mut(&mut rewards, "rewards", "float64")?,
-            terminated: slice_mut(&mut terminated, "terminated", "bool")?,
-            truncated: slice_mut(&mut truncated, "truncated", "bool")?,
-        };
-        let inner = &self.inner;
-        py.detach(|| {
-            let mut env = inner.lock().unwrap_or_else(|p| p.into_inner());
-            env.reset(seed, buffers)
-        })
-        .map_err(errors::rl)
+        let arrays = (
+            &mut obs,
+            &mut masks,
+            &mut rewards,
+            &mut terminated,
+            &mut truncated,
+        );
+        self.run(py, arrays, |env, buffers| env.reset(seed, buffers))
     }
 
     /// Steps every environment with its action (int64 table indices) into the buffers.
     #[allow(clippy::too_many_arguments)]
-    fn step(
+    fn step<'py>(
         &self,
-        py: Python<'_>,
-        actions: PyReadonlyArray1<'_, i64>,
-        mut obs: PyReadwriteArray2<'_, f32>,
-        mut masks: PyReadwriteArray2<'_, i8>,
-        mut rewards: PyReadwriteArray2<'_, f64>,
-        mut terminated: PyReadwriteArray1<'_, bool>,
-        mut truncated: PyReadwriteArray1<'_, bool>,
+        py: Python<'py>,
+        actions: PyReadonlyArray1<'py, i64>,
+        mut obs: PyReadwriteArray2<'py, f32>,
+        mut masks: PyReadwriteArray2<'py, i8>,
+        mut rewards: PyReadwriteArray2<'py, f64>,
+        mut terminated: PyReadwriteArray1<'py, bool>,
+        mut truncated: PyReadwriteArray1<'py, bool>,
     ) -> PyResult<()> {
         let actions = actions.as_slice().map_err(|_| {
             raise(
@@ -171,19 +199,14 @@ impl PyVecEnv {
                 ),
             )
         })?;
-        let buffers = VecBuffers {
-            obs: slice_mut(&mut obs, "obs", "float32")?,
-            masks: slice_mut(&mut masks, "masks", "int8")?,
-            rewards: slice_mut(&mut rewards, "rewards", "float64")?,
-            terminated: slice_mut(&mut terminated, "terminated", "bool")?,
-            truncated: slice_mut(&mut truncated, "truncated", "bool")?,
-        };
-        let inner = &self.inner;
-        py.detach(|| {
-            let mut env = inner.lock().unwrap_or_else(|p| p.into_inner());
-            env.step(actions, buffers)
-        })
-        .map_err(errors::rl)
+        let arrays = (
+            &mut obs,
+            &mut masks,
+            &mut rewards,
+            &mut terminated,
+            &mut truncated,
+        );
+        self.run(py, arrays, |env, buffers| env.step(actions, buffers))
     }
 
     /// The seed of the episode each environment plays.
