@@ -169,6 +169,7 @@ class ChaosOpsAECEnv(_Shared, AECEnv, EzPickle):
             self.agent_selection = self._env.current_role
         self._accumulate_rewards()
 
+
 class ChaosOpsParallelEnv(_Shared, ParallelEnv, EzPickle):
     """The parallel environment: one step is one cycle, every role's turn in order.
 
