@@ -55,8 +55,8 @@ struct ScenarioArgs {
     /// Difficulty: easy, medium or hard (hard adds decoy logs).
     #[arg(long, default_value = "easy")]
     difficulty: Difficulty,
-    /// Scenario seed.
-    #[arg(long, default_value_t = 0)]
+    /// Scenario seed (0..=18446744073709551615).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = parse_seed)]
     seed: u64,
     /// Step budget (1..=1000).
     #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
@@ -273,8 +273,8 @@ enum Command {
         /// Difficulty: easy, medium or hard.
         #[arg(long, default_value = "easy")]
         difficulty: Difficulty,
-        /// Scenario seed.
-        #[arg(long, default_value_t = 0)]
+        /// Scenario seed (0..=18446744073709551615).
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = parse_seed)]
         seed: u64,
         /// Step budget (1..=1000).
         #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
@@ -330,6 +330,16 @@ enum Command {
     },
 }
 
+/// A seed: any integer in 0..=u64::MAX, with an error that names the value.
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .map_err(|_| match text.trim().parse::<i128>() {
+            Ok(_) => format!("seed {text} is out of range; allowed: 0..={}", u64::MAX),
+            Err(_) => format!("seed {text:?} is not an integer"),
+        })
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
@@ -364,9 +374,16 @@ fn run() -> anyhow::Result<ExitCode> {
             let out = BufWriter::new(stdout.lock());
             let summary = match file.filter(|f| f.as_os_str() != "-") {
                 Some(path) => {
+                    if path.is_dir() {
+                        bail!(
+                            "{} is a directory; give a JSONL file, or - for standard input",
+                            path.display()
+                        );
+                    }
                     let f = File::open(&path)
                         .with_context(|| format!("cannot open {}", path.display()))?;
-                    replay::replay_stream(registry, &options, BufReader::new(f), out)?
+                    replay::replay_stream(registry, &options, BufReader::new(f), out)
+                        .with_context(|| format!("cannot read {}", path.display()))?
                 }
                 None => replay::replay_stream(registry, &options, io::stdin().lock(), out)?,
             };

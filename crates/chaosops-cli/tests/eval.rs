@@ -147,6 +147,49 @@ fn eval_refuses_bad_arguments() {
 }
 
 #[test]
+fn seeds_are_checked_with_the_value_named() {
+    for (seed, expected) in [
+        (
+            "-1",
+            "seed -1 is out of range; allowed: 0..=18446744073709551615",
+        ),
+        ("abc", "seed \"abc\" is not an integer"),
+    ] {
+        for command in ["run", "prompt", "dashboard"] {
+            let out = chaosops(&[command, "--failure", "db_deadlock", "--seed", seed], b"");
+            assert!(!out.status.success());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(expected), "{command}: {err}");
+        }
+    }
+    let out = chaosops(&["play", "--role", "dev", "--seed", "-1"], b"");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("seed -1 is out of range"));
+}
+
+#[test]
+fn the_summary_names_the_evaluated_tiers() {
+    let dir = temp_dir("tiers");
+    let out = chaosops(
+        &[
+            "eval",
+            "--policies",
+            "oracle",
+            "--tiers",
+            "hard",
+            "--episodes-per-type",
+            "1",
+            "--out-dir",
+            dir.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(out.status.success());
+    let summary = std::fs::read_to_string(dir.join("evaluation_summary.txt")).unwrap();
+    assert!(summary.contains("mean reward over hard)"), "{summary}");
+    assert!(!summary.contains("all tiers"), "{summary}");
+}
+
+#[test]
 fn run_prints_a_transcript() {
     let out = chaosops(
         &[

@@ -169,3 +169,34 @@ fn missing_file_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_byte_order_mark_is_not_an_error() {
+    let input = format!("\u{feff}{GOOD}\n{GOOD}\n");
+    let out = chaosops(&["replay"], input.as_bytes());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let lines: Vec<Value> = std::str::from_utf8(&out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0], lines[1]);
+}
+
+#[test]
+fn a_directory_is_named_in_the_error() {
+    let dir = std::env::temp_dir();
+    let out = chaosops(&["replay", dir.to_str().unwrap()], b"");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{} is a directory", dir.display())),
+        "{err}"
+    );
+}

@@ -344,9 +344,11 @@ pub fn render_summary(eval: &Evaluation) -> String {
     let mut failures: Vec<&FailureId> = eval.per_episode.iter().map(|r| &r.failure_type).collect();
     failures.sort();
     failures.dedup();
+    let tiers: Vec<&str> = eval.tiers.iter().map(|t| t.as_str()).collect();
     let _ = writeln!(
         out,
-        "\nBy failure type (success rate / mean reward, all tiers):\n"
+        "\nBy failure type (success rate / mean reward over {}):\n",
+        tiers.join(", ")
     );
     let _ = write!(out, "{:<22}", "failure_type");
     for p in &eval.policies {

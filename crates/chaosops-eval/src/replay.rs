@@ -243,6 +243,10 @@ pub fn replay_stream(
     let mut line_no = 0usize;
     while let Some(fits) = read_bounded_line(&mut input, &mut buf)? {
         line_no += 1;
+        if line_no == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
+            // A UTF-8 byte-order mark (editors on Windows write one) is not part of the JSON.
+            buf.drain(..3);
+        }
         let result = if !fits {
             Err(format!(
                 "line is longer than the limit of {MAX_LINE_BYTES} bytes"
