@@ -6,9 +6,6 @@ from typing import Any, Dict, Optional, Sequence
 
 from chaosops.errors import ConfigError
 
-#: Configuration keys every ChaosOps environment accepts.
-CONFIG_KEYS = ("failure_types", "tiers", "max_steps", "reward", "variation")
-
 #: Roles take turns in this order; one cycle is one turn of each.
 TURN_ORDER = ("sre", "oversight", "dev", "manager")
 

@@ -14,7 +14,6 @@ __all__ = [
     "VecEnv",
     "action_mask",
     "action_names",
-    "check_role",
     "decode_action",
     "encode_action",
     "failure_types",
@@ -211,5 +210,3 @@ def prompt_records(
 ) -> List[Dict[str, Any]]:
     """Prompt records (system, user, role, scenario, actions) from histories played by a
     built-in policy; ``seed`` defaults to 0 and ``max_depth`` to 6."""
-
-def check_role(role: str) -> str: ...

@@ -148,7 +148,6 @@ class SeatVectorEnv(VectorEnv):
         self.single_action_space = spaces.Discrete(self._vec.num_actions)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
-        self._infos = {"action_mask": self._buf.masks}
 
     def _out(self, array: np.ndarray) -> np.ndarray:
         return array.copy() if self.copy else array

@@ -1,37 +1,10 @@
 //! `chaosops list`: the registered failure types.
 
-use chaosops_model::{Difficulty, FleetAgent};
-use chaosops_sim::Registry;
-use serde::Serialize;
-
-/// One failure type as `list --json` prints it.
-#[derive(Serialize)]
-pub struct FailureInfo {
-    /// The id.
-    pub id: &'static str,
-    /// One sentence.
-    pub description: &'static str,
-    /// Curriculum tiers it appears in, easiest first.
-    pub tiers: Vec<Difficulty>,
-    /// The rogue fleet agent, if any.
-    pub rogue_agent: Option<FleetAgent>,
-}
+use chaosops_sim::{FailureInfo, Registry};
 
 /// Every registered failure type, sorted by id.
 pub fn failures(registry: &Registry) -> Vec<FailureInfo> {
-    registry
-        .failures()
-        .map(|f| {
-            let mut tiers: Vec<Difficulty> = f.tiers().iter().map(|t| t.difficulty).collect();
-            tiers.sort();
-            FailureInfo {
-                id: f.id(),
-                description: f.description(),
-                tiers,
-                rogue_agent: f.rogue_agent(),
-            }
-        })
-        .collect()
+    registry.infos()
 }
 
 /// A table for people.

@@ -64,6 +64,16 @@ impl Scenario {
         }
     }
 
+    /// The spec this scenario answers (what a replay line's `scenario` holds).
+    pub fn spec(&self) -> ScenarioSpec {
+        ScenarioSpec {
+            failure_type: self.failure_type.clone(),
+            seed: self.seed,
+            difficulty: self.difficulty,
+            max_steps: self.max_steps,
+        }
+    }
+
     /// Checks the documented limits: `max_steps` in `1..=MAX_STEPS`.
     pub fn validate(&self) -> Result<(), ModelError> {
         if !(1..=MAX_STEPS).contains(&self.max_steps) {

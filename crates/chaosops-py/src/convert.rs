@@ -106,8 +106,22 @@ pub(crate) fn action_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Action>> {
     from_py(obj, "actions", Kind::InvalidAction)
 }
 
+/// The scenario source of the configuration keyword arguments.
+pub(crate) fn source(
+    failure_types: Option<Vec<String>>,
+    tiers: Option<Vec<String>>,
+    max_steps: Option<&Bound<'_, PyAny>>,
+    reward: &str,
+    variation: &str,
+) -> PyResult<std::sync::Arc<chaosops_rl::ScenarioSource>> {
+    let config = env_config(failure_types, tiers, max_steps, reward, variation)?;
+    chaosops_rl::ScenarioSource::new(crate::registry()?, &config)
+        .map(std::sync::Arc::new)
+        .map_err(crate::errors::rl)
+}
+
 /// The environment configuration from keyword arguments.
-pub(crate) fn env_config(
+fn env_config(
     failure_types: Option<Vec<String>>,
     tiers: Option<Vec<String>>,
     max_steps: Option<&Bound<'_, PyAny>>,

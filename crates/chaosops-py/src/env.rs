@@ -1,10 +1,8 @@
 //! `chaosops.Env`: the turn-based environment, with dict observations (the server's JSON)
 //! and a numeric fast path.
 
-use std::sync::Arc;
-
 use chaosops_model::{Action, ObservationData, Role, ScenarioSpec, StepRecord};
-use chaosops_rl::{nth_seed, ScenarioSource, TurnEnv, TurnOutcome, OBS_LEN};
+use chaosops_rl::{nth_seed, TurnEnv, TurnOutcome, OBS_LEN};
 use chaosops_roles::{transcript, EpisodeResult, EpisodeStep};
 use numpy::{PyReadwriteArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -90,13 +88,7 @@ impl PyEnv {
     }
 
     fn scenario_spec(&self) -> PyResult<ScenarioSpec> {
-        let s = self.env()?.simulator().scenario();
-        Ok(ScenarioSpec {
-            failure_type: s.failure_type.clone(),
-            seed: s.seed,
-            difficulty: s.difficulty,
-            max_steps: s.max_steps,
-        })
+        Ok(self.env()?.simulator().scenario().spec())
     }
 
     fn play(&mut self, input: ActionInput) -> PyResult<TurnOutcome> {
@@ -126,10 +118,9 @@ impl PyEnv {
         reward: &str,
         variation: &str,
     ) -> PyResult<Self> {
-        let config = convert::env_config(failure_types, tiers, max_steps, reward, variation)?;
-        let source = ScenarioSource::new(crate::registry()?, &config).map_err(errors::rl)?;
+        let source = convert::source(failure_types, tiers, max_steps, reward, variation)?;
         Ok(PyEnv {
-            turn: TurnEnv::new(Arc::new(source), crate::table()?),
+            turn: TurnEnv::new(source, crate::table()?),
             history: Vec::new(),
             seed: 0,
             episodes: 0,

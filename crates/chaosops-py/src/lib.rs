@@ -77,26 +77,8 @@ fn observation_layout() -> Vec<(&'static str, usize, usize, &'static str)> {
 
 /// The registered failure types: id, description, tiers and rogue agent.
 #[pyfunction]
-fn failure_types<'py>(py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    registry()?
-        .failures()
-        .map(|f| {
-            let tiers: Vec<&str> = f.tiers().iter().map(|t| t.difficulty.as_str()).collect();
-            let d = convert::dict(
-                py,
-                &[
-                    ("id", f.id().into_pyobject(py)?.into_any()),
-                    ("description", f.description().into_pyobject(py)?.into_any()),
-                    ("tiers", tiers.into_pyobject(py)?.into_any()),
-                    (
-                        "rogue_agent",
-                        f.rogue_agent().map(|a| a.as_str()).into_pyobject(py)?,
-                    ),
-                ],
-            )?;
-            Ok(d.into_any())
-        })
-        .collect()
+fn failure_types(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    to_py(py, &registry()?.infos())
 }
 
 /// Replays `chaosops replay` input lines (JSON text, one episode each) and returns one
@@ -122,12 +104,6 @@ fn replay_lines(py: Python<'_>, lines: Vec<String>, team_weight: f64) -> PyResul
     }))
 }
 
-/// Checks that a role name exists (used by the Python layer for early, clear errors).
-#[pyfunction]
-fn check_role(role: &str) -> PyResult<&'static str> {
-    Ok(convert::role(role)?.as_str())
-}
-
 /// The extension module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -149,7 +125,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(observation_layout, m)?)?;
     m.add_function(wrap_pyfunction!(failure_types, m)?)?;
     m.add_function(wrap_pyfunction!(replay_lines, m)?)?;
-    m.add_function(wrap_pyfunction!(check_role, m)?)?;
     m.add_function(wrap_pyfunction!(llm::parse_action, m)?)?;
     m.add_function(wrap_pyfunction!(llm::prompt, m)?)?;
     m.add_function(wrap_pyfunction!(llm::score_completions, m)?)?;

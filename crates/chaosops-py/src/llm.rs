@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chaosops_eval::replay::{play_history, score_completion};
 use chaosops_model::{Action, Role, ScenarioSpec};
-use chaosops_rl::{nth_seed, splitmix64, ScenarioSource};
+use chaosops_rl::{nth_seed, splitmix64};
 use chaosops_roles::{EpisodeStart, PolicyKind, Team};
 use chaosops_sim::Environment;
 use pyo3::prelude::*;
@@ -194,9 +194,8 @@ pub(crate) fn prompt_records<'py>(
     let kind: PolicyKind = policy
         .parse()
         .map_err(|e: String| raise(Kind::Config, format!("policy: {e}")))?;
-    let config = convert::env_config(failure_types, tiers, max_steps, "reference", "none")?;
     let registry = crate::registry()?;
-    let source = ScenarioSource::new(registry, &config).map_err(errors::rl)?;
+    let source = convert::source(failure_types, tiers, max_steps, "reference", "none")?;
     let out = PyList::empty(py);
     for i in 0..n as u64 {
         let s = nth_seed(seed, i);
@@ -222,12 +221,7 @@ pub(crate) fn prompt_records<'py>(
             actions.push(action);
         }
         let (p, role) = prompt_dict(py, &env)?;
-        let spec = ScenarioSpec {
-            failure_type: scenario.failure_type.clone(),
-            seed: scenario.seed,
-            difficulty: scenario.difficulty,
-            max_steps: scenario.max_steps,
-        };
+        let spec = scenario.spec();
         let record = convert::dict(
             py,
             &[

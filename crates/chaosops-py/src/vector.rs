@@ -1,10 +1,10 @@
 //! `chaosops.VecEnv`: N environments stepped in one call into NumPy arrays the caller owns,
 //! with the GIL released while Rust works.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use chaosops_model::Role;
-use chaosops_rl::{ScenarioSource, VecBuffers, VecEnv, VecMode};
+use chaosops_rl::{VecBuffers, VecEnv, VecMode};
 use chaosops_roles::PolicyKind;
 use numpy::{PyReadonlyArray1, PyReadwriteArray1, PyReadwriteArray2};
 use pyo3::prelude::*;
@@ -22,10 +22,6 @@ const MAX_THREADS: usize = 256;
 #[pyclass(module = "chaosops._native", name = "VecEnv")]
 pub(crate) struct PyVecEnv {
     inner: Mutex<VecEnv>,
-    num_envs: usize,
-    num_actions: usize,
-    reward_width: usize,
-    seat: Option<Role>,
 }
 
 fn policy_kind(name: &str) -> PyResult<PolicyKind> {
@@ -92,6 +88,10 @@ type Arrays<'a, 'py> = (
 );
 
 impl PyVecEnv {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecEnv> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Runs `f` on the vector env and the arrays as buffers, with the GIL released.
     fn run(
         &self,
@@ -106,12 +106,8 @@ impl PyVecEnv {
             terminated: slice_mut(terminated, "terminated", "bool")?,
             truncated: slice_mut(truncated, "truncated", "bool")?,
         };
-        let inner = &self.inner;
-        py.detach(|| {
-            let mut env = inner.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut env, buffers)
-        })
-        .map_err(errors::rl)
+        py.detach(|| f(&mut self.lock(), buffers))
+            .map_err(errors::rl)
     }
 }
 
@@ -136,22 +132,12 @@ impl PyVecEnv {
         let threads: usize =
             convert::opt_int_in(threads, "threads", 1, MAX_THREADS as i128, Kind::Config)?
                 .unwrap_or(1);
-        let config = convert::env_config(failure_types, tiers, max_steps, reward, variation)?;
-        let source = ScenarioSource::new(crate::registry()?, &config).map_err(errors::rl)?;
+        let source = convert::source(failure_types, tiers, max_steps, reward, variation)?;
         let mode = seat_mode(seat, others)?;
-        let table = crate::table()?;
-        let num_actions = table.len();
         let inner =
-            VecEnv::new(Arc::new(source), table, mode, num_envs, threads).map_err(errors::rl)?;
+            VecEnv::new(source, crate::table()?, mode, num_envs, threads).map_err(errors::rl)?;
         Ok(PyVecEnv {
             inner: Mutex::new(inner),
-            num_envs,
-            num_actions,
-            reward_width: mode.reward_width(),
-            seat: match mode {
-                VecMode::Seat { seat, .. } => Some(seat),
-                VecMode::Turn => None,
-            },
         })
     }
 
@@ -195,7 +181,7 @@ impl PyVecEnv {
                 Kind::InvalidArgument,
                 format!(
                     "actions must be a contiguous int64 array of {} values",
-                    self.num_envs
+                    self.num_envs()
                 ),
             )
         })?;
@@ -211,8 +197,8 @@ impl PyVecEnv {
 
     /// The seed of the episode each environment plays.
     fn episode_seeds(&self) -> Vec<u64> {
-        let env = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        (0..self.num_envs)
+        let env = self.lock();
+        (0..env.num_envs())
             .map(|i| env.episode_seed(i).unwrap_or(0))
             .collect()
     }
@@ -220,24 +206,27 @@ impl PyVecEnv {
     /// Number of environments.
     #[getter]
     fn num_envs(&self) -> usize {
-        self.num_envs
+        self.lock().num_envs()
     }
 
     /// Number of actions in the action table.
     #[getter]
     fn num_actions(&self) -> usize {
-        self.num_actions
+        self.lock().table().len()
     }
 
     /// Rewards per environment: 4 in turn mode (sre, oversight, dev, manager), 1 in seat mode.
     #[getter]
     fn reward_width(&self) -> usize {
-        self.reward_width
+        self.lock().mode().reward_width()
     }
 
     /// The learner's role in seat mode, else None.
     #[getter]
     fn seat(&self) -> Option<&'static str> {
-        self.seat.map(Role::as_str)
+        match self.lock().mode() {
+            VecMode::Seat { seat, .. } => Some(seat.as_str()),
+            VecMode::Turn => None,
+        }
     }
 }

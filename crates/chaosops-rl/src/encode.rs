@@ -6,7 +6,7 @@
 //! lower-cased runs of ASCII letters, digits and `_` that are not all digits, hashed with
 //! 64-bit FNV-1a into a fixed number of buckets, each bucket counting up to 4 hits.
 
-use chaosops_model::{ActionType, FleetAgent, Message, Observation, Role, Service};
+use chaosops_model::{Message, Observation, Role, Service};
 
 /// One named, contiguous part of the observation vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,16 +122,11 @@ fn fnv1a(token: &[u8]) -> u64 {
     h
 }
 
-/// Adds the tokens of `text` to a bag of counts (the reference tokenizer).
+/// Adds the tokens of `text` to a bag of counts, whose length divides [`EVIDENCE_BUCKETS`]
+/// (a token's chat bucket is its evidence bucket folded: both are powers of two).
 fn add_tokens(text: &str, bag: &mut [f32]) {
-    let n = bag.len() as u64;
-    for token in text
-        .as_bytes()
-        .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-        .filter(|t| !t.is_empty() && !t.iter().all(u8::is_ascii_digit))
-    {
-        bag[(fnv1a(token) % n) as usize] += 1.0;
-    }
+    let mask = bag.len() - 1;
+    token_buckets(text, |b| bag[usize::from(b) & mask] += 1.0);
 }
 
 /// Calls `f` with the evidence bucket (`hash mod EVIDENCE_BUCKETS`) of each token of `text`.
@@ -536,12 +531,9 @@ impl ListCache {
     }
 }
 
-/// The role one-hot order of [`LAYOUT`]'s `role` segment.
+/// The role one-hot order of [`LAYOUT`]'s `role` segment (that of `Role::ALL`); the
+/// `last_action` and `fleet` segments follow `ActionType::ALL` and `FleetAgent::ALL`.
 pub const ROLE_ORDER: [Role; 4] = [Role::Sre, Role::Dev, Role::Manager, Role::Oversight];
-/// The action-type order of the `last_action` segment.
-pub const ACTION_TYPE_ORDER: &[ActionType] = ActionType::ALL;
-/// The fleet-agent order of the `fleet` segment.
-pub const FLEET_AGENT_ORDER: &[FleetAgent] = FleetAgent::ALL;
 
 #[cfg(test)]
 mod tests {

@@ -43,8 +43,7 @@ mod vector;
 
 pub use config::{nth_seed, splitmix64, EnvConfig, RewardPreset, ScenarioSource, Variation};
 pub use encode::{
-    encode_observation, Segment, ACTION_TYPE_ORDER, CHAT_BUCKETS, EVIDENCE_BUCKETS,
-    FLEET_AGENT_ORDER, LAYOUT, OBS_LEN, ROLE_ORDER,
+    encode_observation, Segment, CHAT_BUCKETS, EVIDENCE_BUCKETS, LAYOUT, OBS_LEN, ROLE_ORDER,
 };
 pub use error::RlError;
 pub use seat::{SeatEnv, SeatOutcome, MAX_REDRAWS};

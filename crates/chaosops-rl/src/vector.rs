@@ -78,6 +78,7 @@ pub struct VecEnv {
     mode: VecMode,
     table: Arc<ActionTable>,
     pool: Option<rayon::ThreadPool>,
+    started: bool,
 }
 
 impl std::fmt::Debug for VecEnv {
@@ -141,6 +142,7 @@ impl VecEnv {
             mode,
             table,
             pool,
+            started: false,
         })
     }
 
@@ -200,6 +202,7 @@ impl VecEnv {
             slot.needs_reset = true;
         }
         out.rewards.fill(0.0);
+        self.started = true;
         self.run(None, out)
     }
 
@@ -217,14 +220,7 @@ impl VecEnv {
         for a in actions {
             self.table.get(*a)?;
         }
-        if self.slots.iter().any(|s| {
-            s.needs_reset
-                && s.episode == 0
-                && match &s.env {
-                    Inner::Turn(t) => t.environment().is_none(),
-                    Inner::Seat(e) => e.turn_env().environment().is_none(),
-                }
-        }) {
+        if !self.started {
             return Err(RlError::NotReset);
         }
         self.run(Some(actions), out)

@@ -48,7 +48,7 @@ pub use failure::{FailureInjector, FailureRegistration, Playbook, TierSlot, Turn
 pub use handlers::{handler, ActionContext, ActionHandler};
 pub use metrics::{MetricsRecorder, MetricsSnapshot};
 pub use projection::{ProjectionRegistration, RoleProjection};
-pub use registry::Registry;
+pub use registry::{FailureInfo, Registry};
 pub use reward::{BonusesPaid, RewardConfig};
 
 /// Re-exported so plugin crates register with the same `inventory` the engine collects from.

@@ -2,11 +2,25 @@
 
 use std::sync::OnceLock;
 
-use chaosops_model::{Difficulty, FailureId, Role, Scenario, ScenarioSpec};
+use chaosops_model::{Difficulty, FailureId, FleetAgent, Role, Scenario, ScenarioSpec};
+use serde::Serialize;
 
 use crate::error::SimError;
 use crate::failure::{FailureInjector, FailureRegistration};
 use crate::projection::{ProjectionRegistration, RoleProjection};
+
+/// One failure type as listings show it (`chaosops list --json`, `chaosops.failure_types()`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FailureInfo {
+    /// The id.
+    pub id: &'static str,
+    /// One sentence.
+    pub description: &'static str,
+    /// Curriculum tiers it appears in, easiest first.
+    pub tiers: Vec<Difficulty>,
+    /// The rogue fleet agent, if any.
+    pub rogue_agent: Option<FleetAgent>,
+}
 
 /// Failure types sorted by id and one projection per role. Built once; never iterated per step.
 pub struct Registry {
@@ -104,6 +118,23 @@ impl Registry {
     /// Every failure, sorted by id.
     pub fn failures(&self) -> impl ExactSizeIterator<Item = &'static dyn FailureInjector> + '_ {
         self.failures.iter().copied()
+    }
+
+    /// Every failure type as listings show it, sorted by id.
+    pub fn infos(&self) -> Vec<FailureInfo> {
+        self.failures
+            .iter()
+            .map(|f| {
+                let mut tiers: Vec<Difficulty> = f.tiers().iter().map(|t| t.difficulty).collect();
+                tiers.sort();
+                FailureInfo {
+                    id: f.id(),
+                    description: f.description(),
+                    tiers,
+                    rogue_agent: f.rogue_agent(),
+                }
+            })
+            .collect()
     }
 
     /// Every failure id, sorted.
