@@ -95,7 +95,7 @@ fn absurd_numbers() {
         r#"{"scenario": {"failure_type": "db_deadlock"}, "actions": [{"action_type": "scale", "target": "db", "args": {"replicas": 1e300}}]}"#,
         &[
             "actions[0]",
-            "args.replicas 9223372036854775807 is out of range",
+            "args.replicas 1e+300 is out of range; allowed: -1000..=1000",
         ],
     );
 }

@@ -39,10 +39,37 @@ impl ActionArgs {
     }
 }
 
-/// Coerces a JSON replica count the way SPEC section 13 documents.
+/// Coerces a JSON replica count as docs/behaviour.md §13 documents. A number too large for
+/// any count (beyond the 64-bit range) is refused here, naming the value as it was sent,
+/// rather than saturated into a different number.
 fn deserialize_replicas<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let value = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(value.map(|v| coerce_replicas(&v)))
+    match value {
+        None => Ok(None),
+        Some(v) => match beyond_i64(&v) {
+            Some(text) => Err(serde::de::Error::custom(format!(
+                "args.replicas {text} is out of range; allowed: {}..={}",
+                -MAX_REPLICAS, MAX_REPLICAS
+            ))),
+            None => Ok(Some(coerce_replicas(&v))),
+        },
+    }
+}
+
+/// The value's text when it is a number (or numeric string) outside the i64 range.
+fn beyond_i64(value: &serde_json::Value) -> Option<String> {
+    // 2^63: the first magnitude an i64 cannot hold.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    let (text, as_f64) = match value {
+        serde_json::Value::Number(n) if n.as_i64().is_none() => (n.to_string(), n.as_f64()),
+        serde_json::Value::String(s) if s.trim().parse::<i64>().is_err() => {
+            (s.trim().to_owned(), s.trim().parse::<f64>().ok())
+        }
+        _ => return None,
+    };
+    as_f64
+        .filter(|f| f.is_finite() && f.trunc().abs() >= LIMIT)
+        .map(|_| text)
 }
 
 /// Interprets any JSON value as a replica count: integers as they are (saturating),
@@ -252,7 +279,7 @@ mod tests {
             (json!("lots"), 0),
             (json!(true), 0),
             (json!([1]), 0),
-            (json!(f64::MAX), i64::MAX),
+            (json!(-5e9), -5_000_000_000),
         ];
         for (value, expected) in cases {
             let a =
@@ -288,6 +315,32 @@ mod tests {
             err.to_string().contains("unknown action type \"reboot\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_replica_count_beyond_any_integer_is_named_as_sent() {
+        for (sent, named) in [
+            (json!(1e308), "1e+308"),
+            (json!(18446744073709551615u64), "18446744073709551615"),
+            (json!("-9.5e40"), "-9.5e40"),
+        ] {
+            let err = serde_json::from_value::<Action>(
+                json!({"action_type": "scale", "target": "db", "args": {"replicas": sent}}),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains(&format!(
+                    "args.replicas {named} is out of range; allowed: -1000..=1000"
+                )),
+                "{err}"
+            );
+        }
+        let big: Action = serde_json::from_value(
+            json!({"action_type": "scale", "target": "db", "args": {"replicas": 2.5e6}}),
+        )
+        .unwrap();
+        assert_eq!(big.args.replicas, Some(2_500_000), "within i64: coerced, then validated");
     }
 
     #[test]
