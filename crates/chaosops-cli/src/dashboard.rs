@@ -9,7 +9,7 @@ use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers
 use ratatui::DefaultTerminal;
 
 use crate::live::LiveEpisode;
-pub use ui::{draw, Controls};
+pub use ui::{draw, result_line, Controls, MIN_SIZE};
 
 /// Fastest and slowest pace, in seconds per turn.
 pub const SPEED_RANGE: (f64, f64) = (0.05, 10.0);
@@ -92,11 +92,13 @@ pub fn snapshot(
 }
 
 /// Runs the interactive loop until the user quits. The terminal is restored on return and
-/// on panic (ratatui's init installs the hook).
+/// on panic (ratatui's init installs the hook); then [`result_line`] is printed, so the
+/// outcome stays in the scrollback after the full-screen view is gone.
 pub fn run(mut episode: LiveEpisode, seconds_per_turn: f64) -> io::Result<()> {
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, &mut episode, seconds_per_turn);
     ratatui::restore();
+    println!("{}", result_line(&episode));
     result
 }
 

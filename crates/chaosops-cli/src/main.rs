@@ -241,7 +241,8 @@ enum Command {
     },
     /// Watch an episode unfold in a full-screen terminal dashboard.
     ///
-    /// Keys: space pause/resume, n one turn, +/- speed, q quit. When standard output is not
+    /// Keys: space pause/resume, n one turn, +/- speed, q quit; on leaving, one line with the
+    /// outcome stays in the terminal. The window needs 60x22 at least. When standard output is not
     /// a terminal, prints the plain transcript instead.
     Dashboard {
         #[command(flatten)]
@@ -255,7 +256,8 @@ enum Command {
         /// Instead of the live UI, print one text frame after this many turns.
         #[arg(long)]
         snapshot: Option<u32>,
-        /// Size of the --snapshot frame, as WIDTHxHEIGHT.
+        /// Size of the --snapshot frame, as WIDTHxHEIGHT (the layout needs 60x22; a smaller
+        /// frame shows a note saying so).
         #[arg(long, default_value = "80x24")]
         size: String,
         #[command(flatten)]
@@ -559,9 +561,9 @@ fn run() -> anyhow::Result<ExitCode> {
             let (width, height) = size
                 .split_once('x')
                 .and_then(|(w, h)| Some((w.parse::<u16>().ok()?, h.parse::<u16>().ok()?)))
-                .filter(|(w, h)| (40..=500).contains(w) && (12..=300).contains(h))
+                .filter(|(w, h)| (10..=500).contains(w) && (3..=300).contains(h))
                 .ok_or_else(|| {
-                    anyhow::anyhow!("--size \"{size}\" is not WIDTHxHEIGHT within 40x12..=500x300")
+                    anyhow::anyhow!("--size \"{size}\" is not WIDTHxHEIGHT within 10x3..=500x300")
                 })?;
             if !(speed.is_finite() && (0.05..=10.0).contains(&speed)) {
                 bail!("--speed {speed} is out of range; allowed: 0.05..=10 seconds per turn");

@@ -1,6 +1,8 @@
 //! The dashboard through ratatui's test backend, and `play` fed scripted input.
 
-use chaosops_cli::dashboard::{apply_key, key_action, snapshot, Controls, KeyAction};
+use chaosops_cli::dashboard::{
+    apply_key, key_action, result_line, snapshot, Controls, KeyAction, MIN_SIZE,
+};
 use chaosops_cli::live::LiveEpisode;
 use chaosops_cli::policy::PolicyChoice;
 use chaosops_model::{Difficulty, FailureId, ScenarioSpec};
@@ -86,6 +88,72 @@ fn frames_show_services_health_and_rewards_at_both_sizes() {
             "{frame}"
         );
     }
+}
+
+#[test]
+fn a_window_too_small_says_so() {
+    let e = episode("db_deadlock", PolicyKind::Oracle, 1);
+    let frame = snapshot(&e, PAUSED, 40, 10).unwrap();
+    let words = frame.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("this window is 40x10; the dashboard needs at least 60x22"),
+        "{frame}"
+    );
+    let (w, h) = MIN_SIZE;
+    let frame = snapshot(&e, PAUSED, w, h).unwrap();
+    assert!(
+        frame.contains("db_deadlock (hard) seed 1 step 0/25"),
+        "the header fits at the minimum size:\n{frame}"
+    );
+    assert!(frame.contains("logs (spectator"), "{frame}");
+}
+
+/// The cells of one service's latency sparkline (the first half of the sparkline column).
+fn latency_cells(frame: &str, label: &str) -> usize {
+    let line = frame
+        .lines()
+        .find(|l| l.contains(&format!("││{label} ")))
+        .unwrap_or_else(|| panic!("no {label} sparkline in\n{frame}"));
+    let after = line.split(&format!("││{label} ")).nth(1).unwrap();
+    after
+        .trim_start()
+        .chars()
+        .take_while(|c| *c != ' ')
+        .filter(|c| ('▁'..='█').contains(c))
+        .count()
+}
+
+#[test]
+fn sparklines_show_every_sample_including_the_resolving_one() {
+    let mut e = episode("db_deadlock", PolicyKind::Oracle, 1);
+    for _ in 0..3 {
+        e.advance().unwrap();
+    }
+    assert!(e.is_done() && e.env().state().resolved);
+    let frame = snapshot(&e, PAUSED, 80, 24).unwrap();
+    // The reset sample and one per step: four, the last after the fix.
+    assert_eq!(e.recorder().snapshots().len(), 4);
+    for label in ["auth", "db"] {
+        assert_eq!(latency_cells(&frame, label), 4, "{label}:\n{frame}");
+    }
+}
+
+#[test]
+fn leaving_the_dashboard_leaves_the_outcome() {
+    let mut e = episode("db_deadlock", PolicyKind::Oracle, 1);
+    e.advance().unwrap();
+    assert_eq!(
+        result_line(&e),
+        "chaosops dashboard: db_deadlock (hard) seed 1, policy oracle: stopped at step 1/25, \
+         unresolved | reward +28.00 | wrong fixes 0 | flags none"
+    );
+    e.advance().unwrap();
+    e.advance().unwrap();
+    assert_eq!(
+        result_line(&e),
+        "chaosops dashboard: db_deadlock (hard) seed 1, policy oracle: RESOLVED at step 3 \
+         | reward +134.00 | wrong fixes 0 | flags none"
+    );
 }
 
 #[test]

@@ -36,8 +36,22 @@ fn block(title: &str) -> Block<'_> {
         .title(Span::styled(title, Style::new().bold()))
 }
 
+/// The smallest frame, in columns and rows, the dashboard lays out; a smaller one shows a
+/// note saying so instead of dropping panels silently.
+pub const MIN_SIZE: (u16, u16) = (60, 22);
+
 /// Draws the whole dashboard into `frame`.
 pub fn draw(frame: &mut Frame, episode: &LiveEpisode, controls: Controls) {
+    let area = frame.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        let note = format!(
+            "ChaosOps: this window is {}x{}; the dashboard needs at least {}x{}. \
+             Enlarge it, or press q to quit.",
+            area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+        );
+        frame.render_widget(Paragraph::new(note).wrap(Wrap { trim: true }), area);
+        return;
+    }
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
@@ -141,6 +155,11 @@ fn services(frame: &mut Frame, area: Rect, episode: &LiveEpisode) {
     frame.render_widget(table, area);
 }
 
+/// Top of the latency sparkline scale, in ms.
+const LATENCY_TOP: u64 = 2000;
+/// Top of the error-rate sparkline scale, in thousandths.
+const ERROR_TOP: u64 = 1000;
+
 fn sparklines(frame: &mut Frame, area: Rect, episode: &LiveEpisode) {
     let outer = block("latency | errors");
     let inner = outer.inner(area);
@@ -170,18 +189,25 @@ fn sparklines(frame: &mut Frame, area: Rect, episode: &LiveEpisode) {
             .error_rate_series(*service)
             .map(|v| (v * 1000.0).max(0.0) as u64)
             .collect();
-        let tail = |v: &[u64]| v[v.len().saturating_sub(width)..].to_vec();
+        // Every sample gets at least the lowest bar: a healthy value far below the scale's
+        // top would otherwise draw as a blank, and the last (resolving) sample look missing.
+        let tail = |v: &[u64], max: u64| {
+            v[v.len().saturating_sub(width)..]
+                .iter()
+                .map(|&x| x.clamp(max.div_ceil(8), max))
+                .collect::<Vec<u64>>()
+        };
         frame.render_widget(
             Sparkline::default()
-                .data(tail(&latency))
-                .max(2000)
+                .data(tail(&latency, LATENCY_TOP))
+                .max(LATENCY_TOP)
                 .style(Style::new().fg(Color::Cyan)),
             cols[1],
         );
         frame.render_widget(
             Sparkline::default()
-                .data(tail(&errors))
-                .max(1000)
+                .data(tail(&errors, ERROR_TOP))
+                .max(ERROR_TOP)
                 .style(Style::new().fg(Color::Red)),
             cols[2],
         );
@@ -310,30 +336,57 @@ fn turn(frame: &mut Frame, area: Rect, episode: &LiveEpisode) {
     }
     if episode.is_done() {
         let r = episode.result();
-        let outcome = match r.mttr {
-            Some(m) => format!("RESOLVED at step {m}"),
-            None => format!("UNRESOLVED after {} steps", r.final_step),
-        };
         let style = if r.resolved {
             Style::new().fg(Color::Green).bold()
         } else {
             Style::new().fg(Color::Red).bold()
         };
+        let (outcome, rest) = outcome(episode);
         lines.push(Line::from(vec![
             Span::styled(outcome, style),
-            Span::raw(format!(
-                " | reward {:+.2} | wrong fixes {} | flags {}",
-                r.cumulative_reward,
-                r.wrong_fixes,
-                if r.oversight_flags.is_empty() {
-                    "none".to_owned()
-                } else {
-                    r.oversight_flags.join(",")
-                }
-            )),
+            Span::raw(rest),
         ]));
     } else {
         lines.push(Line::from(format!("next: {}", episode.current_role())));
     }
     frame.render_widget(Paragraph::new(lines).block(block("turn")), area);
+}
+
+/// The episode's outcome so far, as (status, " | reward ... | wrong fixes ... | flags ...").
+fn outcome(episode: &LiveEpisode) -> (String, String) {
+    let state = episode.env().state();
+    let status = if state.resolved {
+        format!("RESOLVED at step {}", state.step_count)
+    } else if episode.is_done() {
+        format!("UNRESOLVED after {} steps", state.step_count)
+    } else {
+        format!(
+            "stopped at step {}/{}, unresolved",
+            state.step_count, state.max_steps
+        )
+    };
+    let flags = if state.oversight_flags.is_empty() {
+        "none".to_owned()
+    } else {
+        state.oversight_flags.join(",")
+    };
+    let rest = format!(
+        " | reward {:+.2} | wrong fixes {} | flags {flags}",
+        state.cumulative_reward, state.wrong_fixes
+    );
+    (status, rest)
+}
+
+/// The line left in the terminal's scrollback when the dashboard closes, so the result of
+/// what was watched survives leaving the full-screen view.
+pub fn result_line(episode: &LiveEpisode) -> String {
+    let s = episode.scenario();
+    let (status, rest) = outcome(episode);
+    format!(
+        "chaosops dashboard: {} ({}) seed {}, policy {}: {status}{rest}",
+        s.failure_type,
+        s.difficulty,
+        s.seed,
+        episode.policy_name()
+    )
 }
