@@ -32,8 +32,8 @@ pub use parser::{
     fallback_action, parse_action, ParseOutcome, Parsed, StreamParser, MAX_SCAN_BYTES,
 };
 pub use prompt::{
-    estimate_tokens, render_observation, render_view, retry_reminder, system_prompt, PROMPT_ALERTS,
-    PROMPT_CHAT, PROMPT_FLEET_ACTIONS, PROMPT_INBOX, PROMPT_LOGS,
+    estimate_tokens, render_observation, render_view, render_view_within, retry_reminder,
+    system_prompt, PROMPT_VIEW_TOKEN_BUDGET,
 };
 pub use retry::{ask_with_retries, Attempted, ParseStats};
 pub use tools::{action_schema, anthropic_tools, openai_tools, TOOL_DESCRIPTION, TOOL_NAME};

@@ -4,16 +4,13 @@ use std::fmt::Write;
 
 use chaosops_model::{Health, Observation, Role, RoleView};
 
-/// Alerts shown in a prompt.
-pub const PROMPT_ALERTS: usize = 4;
-/// Log lines shown in a prompt.
-pub const PROMPT_LOGS: usize = 4;
-/// Fleet actions shown in a prompt.
-pub const PROMPT_FLEET_ACTIONS: usize = 6;
-/// Chat lines shown in a prompt.
-pub const PROMPT_CHAT: usize = 6;
-/// Inbox messages shown in a prompt.
-pub const PROMPT_INBOX: usize = 4;
+/// Token budget of the rendered view (the user message less its first and last line),
+/// estimated as [`estimate_tokens`] does. Metrics, alerts, logs and fleet actions are
+/// rendered in full (the role views bound them); the chat and the inbox grow with the
+/// episode, so when the whole view would exceed the budget their oldest lines are left
+/// out first (chat, then inbox, then fleet actions, then alerts), and the section says how
+/// many. Log lines are never left out.
+pub const PROMPT_VIEW_TOKEN_BUDGET: usize = 1500;
 
 const COMMON: &str = "You are one of four responders (SRE, Oversight, Dev, Manager) handling a live production \
 incident on four services: auth, payments, notifications, db. Roles take turns, one action per turn. \
@@ -70,8 +67,15 @@ pub fn render_observation(observation: &Observation<'_>) -> String {
     out
 }
 
-/// Renders a view's sections into `out`.
+/// Renders every section of a view into `out`, within [`PROMPT_VIEW_TOKEN_BUDGET`].
 pub fn render_view(view: &RoleView<'_>, out: &mut String) {
+    render_view_within(view, PROMPT_VIEW_TOKEN_BUDGET, out)
+}
+
+/// Renders every section of a view into `out`, leaving out the oldest chat, inbox, fleet
+/// and alert lines (in that order) while the rendering would exceed `budget_tokens`.
+pub fn render_view_within(view: &RoleView<'_>, budget_tokens: usize, out: &mut String) {
+    let start = out.len();
     if let Some(metrics) = view.visible_metrics {
         out.push_str("services:\n");
         for (s, m) in metrics.iter() {
@@ -87,83 +91,109 @@ pub fn render_view(view: &RoleView<'_>, out: &mut String) {
             );
         }
     }
-    section(
-        out,
-        "alerts",
-        view.visible_alerts.iter(),
-        PROMPT_ALERTS,
-        |out, a| {
-            let _ = write!(
-                out,
-                "[{}] {}: {} (step {})",
-                a.severity, a.service, a.message, a.triggered_at_step
-            );
-        },
-    );
-    section(
-        out,
-        "logs",
-        view.visible_logs.iter(),
-        PROMPT_LOGS,
-        |out, l| {
-            let _ = write!(
-                out,
-                "t={} {} {}: {}",
-                l.timestamp, l.level, l.service, l.message
-            );
-        },
-    );
-    section(
-        out,
-        "fleet actions",
-        view.visible_fleet_actions.iter(),
-        PROMPT_FLEET_ACTIONS,
-        |out, a| {
-            let _ = write!(
-                out,
-                "step {}: {} {} -> {}",
-                a.step, a.agent_name, a.action, a.target
-            );
-        },
-    );
-    section(
-        out,
-        "chat",
-        view.shared_chat.iter(),
-        PROMPT_CHAT,
-        |out, line| out.push_str(line),
-    );
-    section(
-        out,
-        "inbox",
-        view.private_inbox.iter(),
-        PROMPT_INBOX,
-        |out, line| out.push_str(line),
-    );
-    if let Some(note) = view.private_note {
-        let _ = writeln!(out, "note: {note}");
+    let mut alerts = Section::new("alerts", view.visible_alerts.iter(), |a| {
+        format!(
+            "[{}] {}: {} (step {})",
+            a.severity, a.service, a.message, a.triggered_at_step
+        )
+    });
+    let logs = Section::new("logs", view.visible_logs.iter(), |l| {
+        format!("t={} {} {}: {}", l.timestamp, l.level, l.service, l.message)
+    });
+    let mut fleet = Section::new("fleet actions", view.visible_fleet_actions.iter(), |a| {
+        format!(
+            "step {}: {} {} -> {}",
+            a.step, a.agent_name, a.action, a.target
+        )
+    });
+    let mut chat = Section::new("chat", view.shared_chat.iter(), |line| line.to_string());
+    let mut inbox = Section::new("inbox", view.private_inbox.iter(), |line| line.to_string());
+    let note = view
+        .private_note
+        .map(|note| format!("note: {note}\n"))
+        .unwrap_or_default();
+    let budget = budget_tokens.saturating_mul(4);
+    let fixed = out.len() - start + logs.bytes() + note.len();
+    let total = |sections: [&Section; 4]| fixed + sections.iter().map(|s| s.bytes()).sum::<usize>();
+    while total([&alerts, &fleet, &chat, &inbox]) > budget {
+        let Some(section) = [&mut chat, &mut inbox, &mut fleet, &mut alerts]
+            .into_iter()
+            .find(|s| s.shown() > 0)
+        else {
+            break;
+        };
+        section.leave_out_oldest();
     }
+    for section in [&alerts, &logs, &fleet, &chat, &inbox] {
+        section.write(out);
+    }
+    out.push_str(&note);
 }
 
-/// Writes the newest `keep` items under `title`, one indented line each; nothing when empty.
-fn section<T>(
-    out: &mut String,
-    title: &str,
-    items: impl ExactSizeIterator<Item = T>,
-    keep: usize,
-    line: impl Fn(&mut String, T),
-) {
-    let skip = items.len().saturating_sub(keep);
-    let mut items = items.skip(skip).peekable();
-    if items.peek().is_none() {
-        return;
+/// One titled list of lines, some of its oldest possibly left out.
+struct Section {
+    title: &'static str,
+    lines: Vec<String>,
+    left_out: usize,
+}
+
+impl Section {
+    fn new<T>(
+        title: &'static str,
+        items: impl Iterator<Item = T>,
+        line: impl Fn(T) -> String,
+    ) -> Self {
+        Section {
+            title,
+            lines: items.map(line).collect(),
+            left_out: 0,
+        }
     }
-    out.push_str(title);
-    out.push_str(":\n");
-    for item in items {
-        out.push_str("  ");
-        line(out, item);
-        out.push('\n');
+
+    fn shown(&self) -> usize {
+        self.lines.len() - self.left_out
+    }
+
+    fn leave_out_oldest(&mut self) {
+        self.left_out += 1;
+    }
+
+    fn note(&self) -> String {
+        format!("({} older not shown)", self.left_out)
+    }
+
+    /// Bytes [`Section::write`] writes.
+    fn bytes(&self) -> usize {
+        if self.lines.is_empty() {
+            return 0;
+        }
+        let shown: usize = self.lines[self.left_out..]
+            .iter()
+            .map(|l| l.len() + 3)
+            .sum();
+        let note = if self.left_out > 0 {
+            self.note().len() + 3
+        } else {
+            0
+        };
+        self.title.len() + 2 + shown + note
+    }
+
+    /// The title, then one indented line per item shown; nothing when empty.
+    fn write(&self, out: &mut String) {
+        if self.lines.is_empty() {
+            return;
+        }
+        out.push_str(self.title);
+        out.push_str(":\n");
+        if self.left_out > 0 {
+            let _ = writeln!(out, "  {}", self.note());
+        }
+        for line in &self.lines[self.left_out..] {
+            out.push_str("  ");
+            out.push_str(line);
+            out.push('\n');
+        }
     }
 }
 

@@ -4,7 +4,10 @@ use chaosops_model::{Difficulty, FailureId, Observation, Role, ScenarioSpec};
 use chaosops_sim::{Environment, RewardConfig};
 use proptest::prelude::*;
 
-use crate::{estimate_tokens, parse_action, render_observation, system_prompt, StreamParser};
+use crate::{
+    estimate_tokens, parse_action, render_observation, render_view, system_prompt, StreamParser,
+    PROMPT_VIEW_TOKEN_BUDGET,
+};
 
 use crate::test_registry as registry;
 
@@ -60,6 +63,72 @@ fn prompts_are_small_and_show_only_the_view() {
     let min = *sizes.iter().min().unwrap();
     assert!(max < 700, "a prompt of {max} tokens");
     assert!(min > 150, "a prompt of {min} tokens");
+}
+
+#[test]
+fn the_prompt_renders_every_item_of_the_view() {
+    // On hard db_deadlock the key log line ("deadlock detected") is the oldest of the six
+    // the SRE sees; a prompt showing only the newest four hid it.
+    let e = env("db_deadlock", Difficulty::Hard);
+    let observation = observation_for(&e, Role::Sre);
+    let user = render_observation(&observation);
+    assert!(user.contains("deadlock detected"), "{user}");
+    for failure in chaosops_failures::BUILTIN_IDS {
+        for tier in Difficulty::ALL {
+            let e = env(failure, *tier);
+            for role in Role::ALL {
+                let observation = observation_for(&e, *role);
+                let view = &observation.view;
+                let user = render_observation(&observation);
+                for l in view.visible_logs.iter() {
+                    assert!(user.contains(&*l.message), "{role} {failure}: {user}");
+                }
+                for a in view.visible_alerts.iter() {
+                    assert!(user.contains(&*a.message), "{role} {failure}: {user}");
+                }
+                for a in view.visible_fleet_actions.iter() {
+                    let line = format!("{} {} -> {}", a.agent_name, a.action, a.target);
+                    assert!(user.contains(&line), "{role} {failure}: {user}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_long_chat_is_trimmed_to_the_budget_oldest_first_and_says_so() {
+    let mut e = env("db_deadlock", Difficulty::Hard);
+    // Eighteen long messages: far more than the budget holds.
+    for i in 0..18 {
+        let message = format!("update {i:02}: {}", "all hands on the database ".repeat(60));
+        e.step(&chaosops_model::Action::communicate(message))
+            .unwrap();
+    }
+    let observation = observation_for(&e, Role::Sre);
+    let mut view = String::new();
+    render_view(&observation.view, &mut view);
+    let tokens = estimate_tokens(&view);
+    assert!(
+        tokens <= PROMPT_VIEW_TOKEN_BUDGET,
+        "{tokens} tokens over a budget of {PROMPT_VIEW_TOKEN_BUDGET}"
+    );
+    assert!(
+        view.contains("update 17:"),
+        "the newest message stays:\n{view}"
+    );
+    assert!(!view.contains("update 00:"), "the oldest goes:\n{view}");
+    assert!(view.contains("older not shown)"), "{view}");
+    for l in observation.view.visible_logs.iter() {
+        assert!(
+            view.contains(&*l.message),
+            "logs are never left out:\n{view}"
+        );
+    }
+    // Without the pressure nothing is left out.
+    let quiet = env("db_deadlock", Difficulty::Hard);
+    let mut view = String::new();
+    render_view(&observation_for(&quiet, Role::Sre).view, &mut view);
+    assert!(!view.contains("not shown"), "{view}");
 }
 
 #[test]

@@ -340,7 +340,11 @@ mod tests {
             json!({"action_type": "scale", "target": "db", "args": {"replicas": 2.5e6}}),
         )
         .unwrap();
-        assert_eq!(big.args.replicas, Some(2_500_000), "within i64: coerced, then validated");
+        assert_eq!(
+            big.args.replicas,
+            Some(2_500_000),
+            "within i64: coerced, then validated"
+        );
     }
 
     #[test]
