@@ -81,10 +81,10 @@ fn the_prompt_renders_every_item_of_the_view() {
                 let view = &observation.view;
                 let user = render_observation(&observation);
                 for l in view.visible_logs.iter() {
-                    assert!(user.contains(&*l.message), "{role} {failure}: {user}");
+                    assert!(user.contains(l.message), "{role} {failure}: {user}");
                 }
                 for a in view.visible_alerts.iter() {
-                    assert!(user.contains(&*a.message), "{role} {failure}: {user}");
+                    assert!(user.contains(a.message), "{role} {failure}: {user}");
                 }
                 for a in view.visible_fleet_actions.iter() {
                     let line = format!("{} {} -> {}", a.agent_name, a.action, a.target);
@@ -120,7 +120,7 @@ fn a_long_chat_is_trimmed_to_the_budget_oldest_first_and_says_so() {
     assert!(view.contains("older not shown)"), "{view}");
     for l in observation.view.visible_logs.iter() {
         assert!(
-            view.contains(&*l.message),
+            view.contains(l.message),
             "logs are never left out:\n{view}"
         );
     }
