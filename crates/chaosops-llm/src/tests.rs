@@ -84,7 +84,7 @@ fn the_prompt_renders_every_item_of_the_view() {
                     assert!(user.contains(l.message), "{role} {failure}: {user}");
                 }
                 for a in view.visible_alerts.iter() {
-                    assert!(user.contains(a.message), "{role} {failure}: {user}");
+                    assert!(user.contains(a.message.as_ref() as &str), "{role} {failure}: {user}");
                 }
                 for a in view.visible_fleet_actions.iter() {
                     let line = format!("{} {} -> {}", a.agent_name, a.action, a.target);
