@@ -84,7 +84,10 @@ fn the_prompt_renders_every_item_of_the_view() {
                     assert!(user.contains(l.message), "{role} {failure}: {user}");
                 }
                 for a in view.visible_alerts.iter() {
-                    assert!(user.contains(a.message.as_ref() as &str), "{role} {failure}: {user}");
+                    assert!(
+                        user.contains(a.message.as_ref() as &str),
+                        "{role} {failure}: {user}"
+                    );
                 }
                 for a in view.visible_fleet_actions.iter() {
                     let line = format!("{} {} -> {}", a.agent_name, a.action, a.target);
@@ -119,10 +122,7 @@ fn a_long_chat_is_trimmed_to_the_budget_oldest_first_and_says_so() {
     assert!(!view.contains("update 00:"), "the oldest goes:\n{view}");
     assert!(view.contains("older not shown)"), "{view}");
     for l in observation.view.visible_logs.iter() {
-        assert!(
-            view.contains(l.message),
-            "logs are never left out:\n{view}"
-        );
+        assert!(view.contains(l.message), "logs are never left out:\n{view}");
     }
     // Without the pressure nothing is left out.
     let quiet = env("db_deadlock", Difficulty::Hard);
