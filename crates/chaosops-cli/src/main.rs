@@ -19,6 +19,7 @@ use chaosops_roles::transcript;
 use chaosops_roles::{run_episode, PolicyKind, RunOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// ChaosOps: a deterministic production-incident simulator for training and
@@ -448,12 +449,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 episodes_per_type,
                 ..EvalConfig::default()
             };
-            let total: usize = config
-                .tiers
-                .iter()
-                .map(|t| registry.pool(*t).len() * episodes_per_type as usize)
-                .sum::<usize>()
-                * config.policies.len();
+            prepare_out_dir(&out_dir)?;
+            let total = eval::planned_episodes(registry, &config);
             let bar = if io::stdout().is_terminal() {
                 let bar =
                     ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stdout());
@@ -471,10 +468,20 @@ fn run() -> anyhow::Result<ExitCode> {
                 .and_then(std::num::NonZeroUsize::new)
                 .or_else(|| std::thread::available_parallelism().ok())
                 .unwrap_or(std::num::NonZeroUsize::MIN);
-            let evaluation = eval::evaluate(registry, &config, threads, &|| bar.inc(1))?;
+            stop_on_interrupt(
+                "chaosops eval",
+                "finishing the episodes in progress, then writing the results so far",
+            )?;
+            eprintln!(
+                "chaosops eval: {total} episodes ({} polic{} x {} tier(s)) on up to {} worker(s); Ctrl-C stops and keeps what is done",
+                config.policies.len(),
+                if config.policies.len() == 1 { "y" } else { "ies" },
+                config.tiers.len(),
+                threads.get().min(total.max(1))
+            );
+            let evaluation =
+                eval::evaluate_until(registry, &config, threads, &|| bar.inc(1), &STOP)?;
             bar.finish_and_clear();
-            std::fs::create_dir_all(&out_dir)
-                .with_context(|| format!("cannot create {}", out_dir.display()))?;
             let json_path = out_dir.join("evaluation.json");
             let mut json = serde_json::to_vec_pretty(&evaluation)?;
             json.push(b'\n');
@@ -500,6 +507,13 @@ fn run() -> anyhow::Result<ExitCode> {
                 reward_svg.display(),
                 rogue_svg.display()
             )?;
+            if let Some(i) = evaluation.interrupted {
+                eprintln!(
+                    "chaosops eval: interrupted after {} of {} episodes; the files above hold those",
+                    i.episodes_played, i.episodes_planned
+                );
+                return Ok(ExitCode::from(130));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
@@ -770,6 +784,33 @@ async fn shutdown_signal() {
         _ = term => {}
     }
     eprintln!("chaosops serve: shutting down");
+}
+
+/// Set by the first Ctrl-C or SIGTERM of a long command that can stop cleanly.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Makes the first Ctrl-C (or SIGTERM) set [`STOP`], saying what happens next; a second one
+/// exits at once with status 130.
+fn stop_on_interrupt(command: &'static str, what_next: &'static str) -> anyhow::Result<()> {
+    ctrlc::set_handler(move || {
+        if STOP.swap(true, Ordering::SeqCst) {
+            eprintln!("{command}: interrupted again; quitting without writing");
+            std::process::exit(130);
+        }
+        eprintln!("{command}: interrupted; {what_next} (Ctrl-C again quits at once)");
+    })
+    .context("installing the Ctrl-C handler")
+}
+
+/// Makes sure `dir` exists and takes files, before hours of work are spent filling it.
+fn prepare_out_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out-dir {}: cannot create the folder", dir.display()))?;
+    let probe = dir.join(format!(".chaosops-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("--out-dir {}: cannot write files there", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// Keeps the first occurrence of each value, in order.

@@ -136,6 +136,114 @@ fn evaluation_json_does_not_depend_on_jobs() {
 }
 
 #[test]
+fn more_jobs_than_work_is_not_a_crash() {
+    let one = temp_dir("jobs-one");
+    let many = temp_dir("jobs-many");
+    for (dir, jobs) in [(&one, "1"), (&many, "100000")] {
+        let out = chaosops(
+            &[
+                "eval",
+                "--episodes-per-type",
+                "1",
+                "--tiers",
+                "easy",
+                "--jobs",
+                jobs,
+                "--out-dir",
+                dir.to_str().unwrap(),
+            ],
+            b"",
+        );
+        assert!(
+            out.status.success(),
+            "--jobs {jobs}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("on up to"));
+    }
+    assert_eq!(
+        std::fs::read(one.join("evaluation.json")).unwrap(),
+        std::fs::read(many.join("evaluation.json")).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&one);
+    let _ = std::fs::remove_dir_all(&many);
+}
+
+#[test]
+fn an_unusable_out_dir_is_refused_naming_it() {
+    let file = temp_dir("out-dir-is-a-file");
+    let _ = std::fs::remove_dir_all(&file);
+    std::fs::write(&file, b"not a folder").unwrap();
+    let bad = file.join("results");
+    let out = chaosops(&["eval", "--out-dir", bad.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "--out-dir {}: cannot create the folder",
+            bad.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("episodes ("), "no episode was started: {err}");
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn an_interrupted_evaluation_writes_what_it_played() {
+    use std::io::{BufRead, BufReader};
+    let dir = temp_dir("interrupted");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
+        .args([
+            "eval",
+            "--episodes-per-type",
+            "5000",
+            "--jobs",
+            "2",
+            "--out-dir",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The start line comes once the Ctrl-C handler is in place.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("165000 episodes"), "{line}");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(out.status.code(), Some(130), "{rest}");
+    assert!(rest.contains("interrupted after"), "{rest}");
+    let eval: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("evaluation.json")).unwrap()).unwrap();
+    let played = eval["interrupted"]["episodes_played"].as_u64().unwrap();
+    assert_eq!(eval["interrupted"]["episodes_planned"], 165_000);
+    assert!(played < 165_000, "{played}");
+    assert_eq!(eval["per_episode"].as_array().unwrap().len() as u64, played);
+    let counted: u64 = eval["aggregates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["episodes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, played, "the aggregates cover the episodes played");
+    let summary = std::fs::read_to_string(dir.join("evaluation_summary.txt")).unwrap();
+    assert!(summary.contains(&format!(
+        "INTERRUPTED: {played} of 165000 planned episodes were played"
+    )));
+    assert!(dir.join("rogue_vs_mttr.svg").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn eval_refuses_bad_arguments() {
     let out = chaosops(&["eval", "--policies", "genius"], b"");
     assert!(!out.status.success());

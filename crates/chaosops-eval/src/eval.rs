@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario};
@@ -127,9 +127,22 @@ pub struct Aggregate {
     pub parse_failure_rate: Option<f64>,
 }
 
+/// How far an interrupted evaluation got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Interrupted {
+    /// Episodes played (and recorded).
+    pub episodes_played: usize,
+    /// Episodes the configuration asked for.
+    pub episodes_planned: usize,
+}
+
 /// A whole evaluation, as written to `evaluation.json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evaluation {
+    /// Present when the evaluation was stopped before every episode was played: the
+    /// records and aggregates then cover the episodes played only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interrupted>,
     /// Policies evaluated.
     pub policies: Vec<&'static str>,
     /// Tiers evaluated.
@@ -142,8 +155,18 @@ pub struct Evaluation {
     pub aggregates: Vec<Aggregate>,
 }
 
-/// Episodes a worker claims at a time.
-const CHUNK: usize = 64;
+/// Most episodes a worker claims at a time.
+const MAX_CHUNK: usize = 64;
+
+/// Episodes in `config`: policies x tiers x (pool size x episodes per type).
+pub fn planned_episodes<P>(registry: &Registry, config: &EvalConfig<P>) -> usize {
+    config
+        .tiers
+        .iter()
+        .map(|t| registry.pool(*t).len() * config.episodes_per_type as usize)
+        .sum::<usize>()
+        * config.policies.len()
+}
 
 /// Plays every episode of `config` on `threads` worker threads, calling `progress` after each.
 /// Workers claim chunks of episodes from a shared counter and results are put back in
@@ -153,6 +176,20 @@ pub fn evaluate<P: PolicySource>(
     config: &EvalConfig<P>,
     threads: NonZeroUsize,
     progress: &(dyn Fn() + Sync),
+) -> Result<Evaluation, SimError> {
+    evaluate_until(registry, config, threads, progress, &AtomicBool::new(false))
+}
+
+/// [`evaluate`], stopping early once `stop` is set: workers finish the episode in hand and
+/// claim no more, and the result holds the episodes played, marked
+/// [`Evaluation::interrupted`]. No more workers run than there are chunks of work, and a
+/// worker the system refuses to start is done without (its share goes to the others).
+pub fn evaluate_until<P: PolicySource>(
+    registry: &'static Registry,
+    config: &EvalConfig<P>,
+    threads: NonZeroUsize,
+    progress: &(dyn Fn() + Sync),
+    stop: &AtomicBool,
 ) -> Result<Evaluation, SimError> {
     let lists: Vec<(Difficulty, Vec<Scenario>)> = config
         .tiers
@@ -202,19 +239,28 @@ pub fn evaluate<P: PolicySource>(
     // they write results in place instead of growing vectors side by side.
     let mut slots: Vec<OnceLock<Result<EpisodeRecord, SimError>>> = Vec::with_capacity(jobs.len());
     slots.resize_with(jobs.len(), OnceLock::new);
+    // Small enough that every worker gets several chunks (slow policies, few episodes),
+    // large enough that claiming costs nothing next to playing.
+    let chunk = (jobs.len() / (threads.get() * 4)).clamp(1, MAX_CHUNK);
+    let workers = threads.get().min(jobs.len().div_ceil(chunk)).max(1);
     let next = AtomicUsize::new(0);
     let worker = || loop {
-        let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+        let start = next.fetch_add(chunk, Ordering::Relaxed);
         if start >= jobs.len() {
             return;
         }
-        for i in start..(start + CHUNK).min(jobs.len()) {
+        for i in start..(start + chunk).min(jobs.len()) {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
             // Each index is claimed by exactly one worker, so the slot is empty.
             let _ = slots[i].set(play(&jobs[i]));
         }
     };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..threads.get()).map(|_| scope.spawn(worker)).collect();
+        let handles: Vec<_> = (1..workers)
+            .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, worker).ok())
+            .collect();
         worker();
         for h in handles {
             if let Err(panic) = h.join() {
@@ -222,18 +268,28 @@ pub fn evaluate<P: PolicySource>(
             }
         }
     });
-    let per_episode = slots
+    let planned = jobs.len();
+    // Without a stop every slot is filled; with one, the played episodes are kept in order.
+    let played: Vec<Option<EpisodeRecord>> = slots
         .into_iter()
-        .map(|slot| slot.into_inner().expect("every episode was played"))
-        .collect::<Result<Vec<_>, SimError>>()?;
+        .map(|slot| slot.into_inner().transpose())
+        .collect::<Result<_, SimError>>()?;
+    let episodes_played = played.iter().filter(|r| r.is_some()).count();
     let aggregates = buckets
         .into_iter()
         .map(|(policy, tier, range)| {
-            let bucket: Vec<&EpisodeRecord> = per_episode[range].iter().collect();
+            let bucket: Vec<&EpisodeRecord> = played[range].iter().flatten().collect();
             aggregate(policy, tier, &bucket)
         })
+        // Only an interrupted run has buckets with nothing played; they get no row.
+        .filter(|a| a.episodes > 0)
         .collect();
+    let per_episode: Vec<EpisodeRecord> = played.into_iter().flatten().collect();
     Ok(Evaluation {
+        interrupted: (episodes_played < planned).then_some(Interrupted {
+            episodes_played,
+            episodes_planned: planned,
+        }),
         policies: config.policies.iter().map(P::name).collect(),
         tiers: config.tiers.clone(),
         episodes_per_type: config.episodes_per_type,
@@ -311,6 +367,13 @@ pub fn render_summary(eval: &Evaluation) -> String {
         eval.episodes_per_type,
         eval.per_episode.len()
     );
+    if let Some(i) = eval.interrupted {
+        let _ = writeln!(
+            out,
+            "INTERRUPTED: {} of {} planned episodes were played; every figure covers those only.\n",
+            i.episodes_played, i.episodes_planned
+        );
+    }
     let _ = writeln!(
         out,
         "{:<10} {:<7} {:>8} {:>8} {:>6} {:>9} {:>9} {:>11} {:>9} {:>11}",
