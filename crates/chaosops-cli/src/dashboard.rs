@@ -93,13 +93,14 @@ pub fn snapshot(
 
 /// Runs the interactive loop until the user quits. The terminal is restored on return and
 /// on panic (ratatui's init installs the hook); then [`result_line`] is printed, so the
-/// outcome stays in the scrollback after the full-screen view is gone.
-pub fn run(mut episode: LiveEpisode, seconds_per_turn: f64) -> io::Result<()> {
+/// outcome stays in the scrollback after the full-screen view is gone. Returns the episode
+/// as it was left.
+pub fn run(mut episode: LiveEpisode, seconds_per_turn: f64) -> io::Result<LiveEpisode> {
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, &mut episode, seconds_per_turn);
     ratatui::restore();
     println!("{}", result_line(&episode));
-    result
+    result.map(|()| episode)
 }
 
 fn event_loop(

@@ -1,6 +1,7 @@
 //! The `llm` policy: any OpenAI-compatible chat-completions endpoint plays a seat.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chaosops_llm::{ask_with_retries, render_observation, system_prompt, ParseStats};
@@ -26,6 +27,40 @@ pub struct LlmConfig {
     pub max_tokens: u32,
     /// Sampling temperature.
     pub temperature: f64,
+    /// Failed requests by reason, shared by every seat asking this model.
+    pub failures: Arc<RequestLog>,
+}
+
+/// Distinct reasons requests failed, each said once on stderr as it first happens.
+#[derive(Debug, Default)]
+pub struct RequestLog {
+    reasons: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Distinct failure reasons printed; later new ones are only counted.
+const PRINTED_REASONS: usize = 8;
+
+impl RequestLog {
+    /// Counts a failed request, printing its reason the first time it is seen.
+    pub fn failed(&self, reason: &str) {
+        let mut reasons = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
+        let distinct = reasons.len();
+        let count = reasons.entry(reason.to_owned()).or_insert(0);
+        if *count == 0 && distinct < PRINTED_REASONS {
+            eprintln!(
+                "chaosops: an llm request failed: {reason} (the turn is retried, then falls back to noop; repeats are counted, not printed)"
+            );
+        }
+        *count += 1;
+    }
+
+    /// Failed requests so far, by reason.
+    pub fn reasons(&self) -> BTreeMap<String, u64> {
+        self.reasons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 impl LlmConfig {
@@ -38,6 +73,53 @@ impl LlmConfig {
             format!("{base}/chat/completions")
         }
     }
+}
+
+/// Sends one small request before a run, so an unreachable endpoint, an invalid URL, a
+/// wrong path or a refused key is reported before any episode starts rather than played as
+/// a run of fallback noops.
+pub fn check_endpoint(config: &LlmConfig) -> Result<(), String> {
+    let url = config.url();
+    let agent = ureq::AgentBuilder::new().timeout(config.timeout).build();
+    let body = json!({
+        "model": config.model,
+        "messages": [{"role": "user", "content": "Reply with the JSON object {\"action_type\": \"noop\"}."}],
+        "max_tokens": 16,
+        "temperature": 0.0,
+    });
+    request(&agent, config, &url, body)
+        .map(|_| ())
+        .map_err(|e| format!("the llm endpoint {url} did not answer a test request: {e}"))
+}
+
+/// One chat-completions request; returns the reply text.
+fn request(
+    agent: &ureq::Agent,
+    config: &LlmConfig,
+    url: &str,
+    body: Value,
+) -> Result<String, String> {
+    let mut request = agent.post(url);
+    if let Some(key) = &config.api_key {
+        request = request.set("Authorization", &format!("Bearer {key}"));
+    }
+    let reply: Value = match request.send_json(body) {
+        Ok(r) => r
+            .into_json()
+            .map_err(|e| format!("unreadable reply: {e}"))?,
+        Err(ureq::Error::Status(code, r)) => {
+            let text = r.into_string().unwrap_or_default();
+            return Err(format!(
+                "HTTP {code}: {}",
+                text.chars().take(200).collect::<String>()
+            ));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    reply["choices"][0]["message"]["content"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "reply has no choices[0].message.content".to_owned())
 }
 
 /// A seat played by a language model.
@@ -62,7 +144,7 @@ impl LlmPolicy {
         }
     }
 
-    /// One chat-completions request; returns the reply text.
+    /// One chat-completions request; returns the reply text. Failures are logged.
     fn complete(&self, system: &str, user: &str) -> Result<String, String> {
         let body = json!({
             "model": self.config.model,
@@ -73,27 +155,8 @@ impl LlmPolicy {
             "max_tokens": self.config.max_tokens,
             "temperature": self.config.temperature,
         });
-        let mut request = self.agent.post(&self.config.url());
-        if let Some(key) = &self.config.api_key {
-            request = request.set("Authorization", &format!("Bearer {key}"));
-        }
-        let reply: Value = match request.send_json(body) {
-            Ok(r) => r
-                .into_json()
-                .map_err(|e| format!("unreadable reply: {e}"))?,
-            Err(ureq::Error::Status(code, r)) => {
-                let text = r.into_string().unwrap_or_default();
-                return Err(format!(
-                    "HTTP {code}: {}",
-                    text.chars().take(200).collect::<String>()
-                ));
-            }
-            Err(e) => return Err(e.to_string()),
-        };
-        reply["choices"][0]["message"]["content"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| "reply has no choices[0].message.content".to_owned())
+        request(&self.agent, &self.config, &self.config.url(), body)
+            .inspect_err(|e| self.config.failures.failed(e))
     }
 }
 

@@ -144,6 +144,7 @@ impl LlmArgs {
             attempts: self.llm_attempts,
             max_tokens: self.llm_max_tokens.clamp(1, 32_768),
             temperature: self.llm_temperature,
+            failures: Default::default(),
         })))
     }
 }
@@ -405,8 +406,7 @@ fn run() -> anyhow::Result<ExitCode> {
             json,
             llm,
         } => {
-            let policy = PolicyChoice::resolve(policy, llm.config()?.as_ref())
-                .map_err(anyhow::Error::msg)?;
+            let policy = choose(policy, &llm)?;
             let mut team = policy.team(scenario.seed, registry);
             let scenario = scenario.scenario(registry)?;
             let options = RunOptions {
@@ -421,7 +421,7 @@ fn run() -> anyhow::Result<ExitCode> {
             } else {
                 write!(out, "{}", transcript::render(&result, policy.name()))?;
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(llm_verdict(result.parse_stats))
         }
         Command::Eval {
             policies,
@@ -450,6 +450,9 @@ fn run() -> anyhow::Result<ExitCode> {
                 ..EvalConfig::default()
             };
             prepare_out_dir(&out_dir)?;
+            for policy in &config.policies {
+                policy.check().map_err(anyhow::Error::msg)?;
+            }
             let total = eval::planned_episodes(registry, &config);
             let bar = if io::stdout().is_terminal() {
                 let bar =
@@ -514,7 +517,15 @@ fn run() -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(130));
             }
-            Ok(ExitCode::SUCCESS)
+            let llm_stats = evaluation
+                .per_episode
+                .iter()
+                .filter_map(|r| r.parse_stats)
+                .reduce(|mut a, b| {
+                    a.merge(&b);
+                    a
+                });
+            Ok(llm_verdict(llm_stats))
         }
         Command::Bench {
             server: true,
@@ -582,8 +593,7 @@ fn run() -> anyhow::Result<ExitCode> {
             if !(speed.is_finite() && (0.05..=10.0).contains(&speed)) {
                 bail!("--speed {speed} is out of range; allowed: 0.05..=10 seconds per turn");
             }
-            let policy = PolicyChoice::resolve(policy, llm.config()?.as_ref())
-                .map_err(anyhow::Error::msg)?;
+            let policy = choose(policy, &llm)?;
             let team = policy.team(scenario.seed, registry);
             let scenario = scenario.scenario(registry)?;
             let mut episode = live::LiveEpisode::new(registry, scenario, team, policy.name())?;
@@ -604,7 +614,9 @@ fn run() -> anyhow::Result<ExitCode> {
                     chaosops_cli::dashboard::snapshot(&episode, controls, width, height)?
                 )?;
             } else if io::stdout().is_terminal() {
-                chaosops_cli::dashboard::run(episode, speed).context("running the dashboard")?;
+                let episode = chaosops_cli::dashboard::run(episode, speed)
+                    .context("running the dashboard")?;
+                return Ok(llm_verdict(episode.result().parse_stats));
             } else {
                 while !episode.is_done() {
                     episode.advance()?;
@@ -615,7 +627,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     transcript::render(&episode.result(), policy.name())
                 )?;
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(llm_verdict(episode.result().parse_stats))
         }
         Command::Play {
             role,
@@ -627,8 +639,7 @@ fn run() -> anyhow::Result<ExitCode> {
             transcript: transcript_path,
             llm,
         } => {
-            let policy = PolicyChoice::resolve(policy, llm.config()?.as_ref())
-                .map_err(anyhow::Error::msg)?;
+            let policy = choose(policy, &llm)?;
             let failure = match failure {
                 Some(f) => FailureId::from(f),
                 None => {
@@ -657,7 +668,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 eprintln!("transcript saved to {}", path.display());
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(llm_verdict(outcome.parse_stats))
         }
         Command::Schema { format } => {
             let value = match format {
@@ -784,6 +795,32 @@ async fn shutdown_signal() {
         _ = term => {}
     }
     eprintln!("chaosops serve: shutting down");
+}
+
+/// Resolves a policy name and, for `llm`, checks its endpoint answers.
+fn choose(name: PolicyName, llm: &LlmArgs) -> anyhow::Result<PolicyChoice> {
+    let policy = PolicyChoice::resolve(name, llm.config()?.as_ref()).map_err(anyhow::Error::msg)?;
+    policy.check().map_err(anyhow::Error::msg)?;
+    Ok(policy)
+}
+
+/// Says on stderr how a model's requests went, and fails the command (status 1) when every
+/// request failed: its figures are then the noop fallback's, not the model's.
+fn llm_verdict(stats: Option<chaosops_roles::ParseStats>) -> ExitCode {
+    let Some(s) = stats.filter(|s| s.requests > 0) else {
+        return ExitCode::SUCCESS;
+    };
+    eprintln!(
+        "chaosops: llm: {} request(s), {} failed; {} of {} turn(s) fell back to noop",
+        s.requests, s.failed_requests, s.fallbacks, s.turns
+    );
+    if s.every_request_failed() {
+        eprintln!(
+            "chaosops: every request to the model failed, so every llm turn was the noop fallback; the results above are not the model's"
+        );
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }
 
 /// Set by the first Ctrl-C or SIGTERM of a long command that can stop cleanly.

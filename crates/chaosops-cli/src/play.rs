@@ -126,6 +126,8 @@ pub struct PlayOutcome {
     pub transcript: String,
     /// False when the person quit (or input ended) before the episode did.
     pub finished: bool,
+    /// The model counters of the other seats, when a model played them.
+    pub parse_stats: Option<chaosops_roles::ParseStats>,
 }
 
 /// Plays `episode` with a person in `human`'s seat, reading `input` and writing to `output`.
@@ -195,6 +197,7 @@ pub fn play(
     Ok(PlayOutcome {
         transcript,
         finished,
+        parse_stats: result.parse_stats,
     })
 }
 

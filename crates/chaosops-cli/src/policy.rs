@@ -53,6 +53,14 @@ impl PolicyChoice {
         }
     }
 
+    /// For the `llm` policy, checks the endpoint answers before any episode starts.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            PolicyChoice::Scripted(_) => Ok(()),
+            PolicyChoice::Llm(config) => crate::llm_policy::check_endpoint(config),
+        }
+    }
+
     /// The name used in reports.
     pub fn name(&self) -> &'static str {
         match self {

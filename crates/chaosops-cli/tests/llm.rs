@@ -214,30 +214,33 @@ fn prompt_shows_the_acting_role_its_view() {
     assert!(tokens.contains("tokens"), "{tokens}");
 }
 
-/// A chat-completions stand-in: the first request of all gets prose (forcing a retry), the
-/// manager always gets prose (forcing fallbacks), the others play the db_deadlock oracle.
-fn start_mock() -> (SocketAddr, Arc<AtomicUsize>) {
+/// How a stand-in answers a turn's request: its number among turn requests and the
+/// system prompt, to reply text or an HTTP status.
+type Reply = fn(usize, &str) -> Result<String, u16>;
+
+/// A chat-completions stand-in on loopback. The endpoint check (a request without a system
+/// message) is answered with a noop and not counted; turn requests are counted and
+/// answered by `reply`.
+fn start_mock_with(reply: Reply) -> (SocketAddr, Arc<AtomicUsize>) {
     async fn complete(
-        State(count): State<Arc<AtomicUsize>>,
+        State((count, reply)): State<(Arc<AtomicUsize>, Reply)>,
         Json(body): Json<Value>,
-    ) -> Json<Value> {
-        let n = count.fetch_add(1, Ordering::SeqCst);
-        let system = body["messages"][0]["content"].as_str().unwrap_or("");
-        let reply = if n == 0 || system.contains("You are the incident Manager") {
-            "I would like to think about this some more.".to_owned()
-        } else if system.contains("You are the SRE") {
-            r#"Root cause: {"action_type": "identify_root_cause", "args": {"failure_type": "db_deadlock"}}"#.to_owned()
-        } else if system.contains("You are the Dev") {
-            "```json\n{\"action_type\": \"restart\", \"target\": \"db\"}\n```".to_owned()
-        } else {
+    ) -> Result<Json<Value>, axum::http::StatusCode> {
+        let text = if body["messages"][0]["role"] != "system" {
             r#"{"action_type": "noop"}"#.to_owned()
+        } else {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let system = body["messages"][0]["content"].as_str().unwrap_or("");
+            reply(n, system).map_err(|code| axum::http::StatusCode::from_u16(code).unwrap())?
         };
-        Json(json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": reply}}]}))
+        Ok(Json(
+            json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}),
+        ))
     }
     let count = Arc::new(AtomicUsize::new(0));
     let app = Router::new()
         .route("/v1/chat/completions", post(complete))
-        .with_state(count.clone());
+        .with_state((count.clone(), reply));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -251,6 +254,148 @@ fn start_mock() -> (SocketAddr, Arc<AtomicUsize>) {
         });
     });
     (rx.recv().unwrap(), count)
+}
+
+/// The first turn request of all gets prose (forcing a retry), the manager always gets
+/// prose (forcing fallbacks), the others play the db_deadlock oracle.
+fn start_mock() -> (SocketAddr, Arc<AtomicUsize>) {
+    start_mock_with(|n, system| {
+        Ok(
+            if n == 0 || system.contains("You are the incident Manager") {
+                "I would like to think about this some more.".to_owned()
+            } else if system.contains("You are the SRE") {
+                r#"Root cause: {"action_type": "identify_root_cause", "args": {"failure_type": "db_deadlock"}}"#.to_owned()
+            } else if system.contains("You are the Dev") {
+                "```json\n{\"action_type\": \"restart\", \"target\": \"db\"}\n```".to_owned()
+            } else {
+                r#"{"action_type": "noop"}"#.to_owned()
+            },
+        )
+    })
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn an_endpoint_that_does_not_answer_is_refused_before_the_run() {
+    let dir = std::env::temp_dir().join(format!("chaosops-test-{}-llm-dead", std::process::id()));
+    let dead = format!("http://127.0.0.1:{}/v1", closed_port());
+    for endpoint in [dead.as_str(), "not a url"] {
+        for command in ["run", "eval"] {
+            let mut args = vec![
+                command,
+                "--policy",
+                "llm",
+                "--endpoint",
+                endpoint,
+                "--model",
+                "m",
+            ];
+            if command == "eval" {
+                args = vec![
+                    "eval",
+                    "--policies",
+                    "llm",
+                    "--endpoint",
+                    endpoint,
+                    "--model",
+                    "m",
+                    "--out-dir",
+                    dir.to_str().unwrap(),
+                ];
+            } else {
+                args.extend(["--failure", "db_deadlock"]);
+            }
+            let out = chaosops(&args, b"");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command} {endpoint}: {err}");
+            assert!(
+                err.contains("did not answer a test request"),
+                "{command} {endpoint}: {err}"
+            );
+            assert!(out.stdout.is_empty(), "no episode was played");
+        }
+    }
+    assert!(!dir.join("evaluation.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn failed_requests_are_reported_and_counted_and_fail_the_command_when_all_fail() {
+    let (addr, count) = start_mock_with(|_, _| Err(503));
+    let endpoint = format!("http://{addr}/v1");
+    let out = chaosops(
+        &[
+            "run",
+            "--failure",
+            "db_deadlock",
+            "--policy",
+            "llm",
+            "--endpoint",
+            &endpoint,
+            "--model",
+            "m",
+            "--llm-attempts",
+            "2",
+            "--max-steps",
+            "4",
+        ],
+        b"",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.matches("an llm request failed: HTTP 503").count(),
+        1,
+        "a reason is said once: {err}"
+    );
+    assert!(
+        err.contains("llm: 8 request(s), 8 failed; 4 of 4 turn(s) fell back to noop"),
+        "{err}"
+    );
+    assert!(err.contains("every request to the model failed"), "{err}");
+    assert_eq!(count.load(Ordering::SeqCst), 8);
+    // An evaluation shows the failures in its table.
+    let dir = std::env::temp_dir().join(format!("chaosops-test-{}-llm-503", std::process::id()));
+    let out = chaosops(
+        &[
+            "eval",
+            "--policies",
+            "llm",
+            "oracle",
+            "--tiers",
+            "easy",
+            "--episodes-per-type",
+            "1",
+            "--endpoint",
+            &endpoint,
+            "--model",
+            "m",
+            "--llm-attempts",
+            "1",
+            "--out-dir",
+            dir.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&out.stdout);
+    let header = table.lines().find(|l| l.starts_with("policy")).unwrap();
+    assert!(header.ends_with("parse_fail failed_requests"), "{table}");
+    let llm_row = table.lines().find(|l| l.starts_with("llm ")).unwrap();
+    let sent = llm_row.split_whitespace().last().unwrap();
+    let (failed, total) = sent.split_once('/').unwrap();
+    assert_eq!(failed, total, "{llm_row}");
+    let oracle_row = table.lines().find(|l| l.starts_with("oracle ")).unwrap();
+    assert!(
+        oracle_row.ends_with("          -               -"),
+        "{oracle_row}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -282,7 +427,7 @@ fn the_llm_policy_plays_through_a_retry() {
     assert_eq!(result["final_step"], 3);
     assert_eq!(
         result["parse_stats"],
-        json!({"turns": 3, "retries": 1, "fallbacks": 0})
+        json!({"turns": 3, "retries": 1, "fallbacks": 0, "requests": 4, "failed_requests": 0})
     );
     assert_eq!(count.load(Ordering::SeqCst), 4, "3 turns and one retry");
 }

@@ -125,6 +125,13 @@ pub struct Aggregate {
     pub mean_wrong_fixes: f64,
     /// Fraction of model turns that fell back to the default action; null for scripted policies.
     pub parse_failure_rate: Option<f64>,
+    /// Requests sent to the model; absent for scripted policies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_requests: Option<u64>,
+    /// Requests that got no reply (unreachable, HTTP error, unreadable); absent for scripted
+    /// policies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_requests: Option<u64>,
 }
 
 /// How far an interrupted evaluation got.
@@ -350,6 +357,8 @@ pub fn aggregate(policy: &'static str, tier: Difficulty, bucket: &[&EpisodeRecor
         median_reward: median(bucket.iter().map(|r| r.cumulative_reward).collect()),
         mean_wrong_fixes: mean(bucket.iter().map(|r| f64::from(r.wrong_fixes))).unwrap_or(0.0),
         parse_failure_rate: parse.map(|p| p.failure_rate()),
+        model_requests: parse.map(|p| p.requests),
+        failed_requests: parse.map(|p| p.failed_requests),
     }
 }
 
@@ -374,7 +383,10 @@ pub fn render_summary(eval: &Evaluation) -> String {
             i.episodes_played, i.episodes_planned
         );
     }
-    let _ = writeln!(
+    // Model columns only when a policy reads model text: the fraction of turns that fell
+    // back, and failed/sent requests.
+    let model = eval.aggregates.iter().any(|a| a.model_requests.is_some());
+    let _ = write!(
         out,
         "{:<10} {:<7} {:>8} {:>8} {:>6} {:>9} {:>9} {:>11} {:>9} {:>11}",
         "policy",
@@ -388,8 +400,12 @@ pub fn render_summary(eval: &Evaluation) -> String {
         "median",
         "wrong_fixes"
     );
+    if model {
+        let _ = write!(out, " {:>10} {:>15}", "parse_fail", "failed_requests");
+    }
+    let _ = writeln!(out);
     for a in &eval.aggregates {
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{:<10} {:<7} {:>8} {:>8.2} {:>6} {:>9} {:>9.2} {:>11.2} {:>9.2} {:>11.2}",
             a.policy,
@@ -403,6 +419,14 @@ pub fn render_summary(eval: &Evaluation) -> String {
             a.median_reward,
             a.mean_wrong_fixes
         );
+        if model {
+            let requests = match (a.failed_requests, a.model_requests) {
+                (Some(failed), Some(sent)) => format!("{failed}/{sent}"),
+                _ => "-".to_owned(),
+            };
+            let _ = write!(out, " {:>10} {requests:>15}", opt(a.parse_failure_rate));
+        }
+        let _ = writeln!(out);
     }
     let mut failures: Vec<&FailureId> = eval.per_episode.iter().map(|r| &r.failure_type).collect();
     failures.sort();

@@ -11,8 +11,10 @@ use crate::prompt::retry_reminder;
 pub struct Attempted {
     /// The action and the outcome of the last attempt (or the budget fallback).
     pub parsed: Parsed,
-    /// Attempts made.
+    /// Attempts made (requests sent).
     pub attempts: u32,
+    /// Attempts whose request failed (no reply text at all).
+    pub failed_requests: u32,
 }
 
 impl Attempted {
@@ -21,6 +23,8 @@ impl Attempted {
         stats.turns += 1;
         stats.retries += u64::from(self.attempts.saturating_sub(1));
         stats.fallbacks += u64::from(self.parsed.outcome.is_fallback());
+        stats.requests += u64::from(self.attempts);
+        stats.failed_requests += u64::from(self.failed_requests);
     }
 }
 
@@ -35,16 +39,21 @@ pub fn ask_with_retries<E: std::fmt::Display>(
     let attempts = attempts.max(1);
     let mut reminder = String::new();
     let mut last_reason = String::new();
+    let mut failed_requests = 0;
     for n in 1..=attempts {
         let parsed = match ask(&reminder) {
             Ok(text) => parse_action(&text, registry),
-            Err(e) => Parsed::fallback(format!("request failed: {e}")),
+            Err(e) => {
+                failed_requests += 1;
+                Parsed::fallback(format!("request failed: {e}"))
+            }
         };
         match &parsed.outcome {
             ParseOutcome::Parsed => {
                 return Attempted {
                     parsed,
                     attempts: n,
+                    failed_requests,
                 }
             }
             ParseOutcome::Fallback { reason } => {
@@ -58,6 +67,7 @@ pub fn ask_with_retries<E: std::fmt::Display>(
             "no usable action after {attempts} attempt(s); last: {last_reason}"
         )),
         attempts,
+        failed_requests,
     }
 }
 
@@ -90,6 +100,8 @@ mod tests {
         let mut stats = ParseStats::default();
         a.record_into(&mut stats);
         assert_eq!((stats.turns, stats.retries, stats.fallbacks), (1, 1, 0));
+        assert_eq!((stats.requests, stats.failed_requests), (2, 0));
+        assert!(!stats.every_request_failed());
     }
 
     #[test]
@@ -108,5 +120,7 @@ mod tests {
         let mut stats = ParseStats::default();
         a.record_into(&mut stats);
         assert_eq!(stats.failure_rate(), 1.0);
+        assert_eq!((stats.requests, stats.failed_requests), (2, 2));
+        assert!(stats.every_request_failed());
     }
 }

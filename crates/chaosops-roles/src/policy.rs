@@ -19,7 +19,8 @@ pub struct EpisodeStart<'a> {
     pub failure: &'static dyn FailureInjector,
 }
 
-/// Counters of a policy that reads model text: turns asked, retries, fallbacks.
+/// Counters of a policy that reads model text: turns asked, retries, fallbacks, and the
+/// requests behind them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ParseStats {
     /// Turns asked of the model.
@@ -28,6 +29,10 @@ pub struct ParseStats {
     pub retries: u64,
     /// Turns that ended with the fallback action.
     pub fallbacks: u64,
+    /// Requests sent to the model (one per attempt).
+    pub requests: u64,
+    /// Requests that got no reply text: unreachable endpoint, HTTP error, unreadable reply.
+    pub failed_requests: u64,
 }
 
 impl ParseStats {
@@ -36,6 +41,14 @@ impl ParseStats {
         self.turns += other.turns;
         self.retries += other.retries;
         self.fallbacks += other.fallbacks;
+        self.requests += other.requests;
+        self.failed_requests += other.failed_requests;
+    }
+
+    /// True when requests were sent and every one of them failed: the actions played were
+    /// fallbacks, not a model's.
+    pub fn every_request_failed(&self) -> bool {
+        self.requests > 0 && self.failed_requests == self.requests
     }
 
     /// Fraction of turns that fell back (0 when there were none).
