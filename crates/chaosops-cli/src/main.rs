@@ -268,10 +268,13 @@ enum Command {
     /// Take one seat yourself; a policy plays the other three. You see exactly your role's
     /// view and choose from a menu or type an action.
     Play {
-        /// Your role: sre, dev, manager or oversight.
-        #[arg(long)]
+        /// Your role: sre (the default: the first to act, with metrics and logs), dev,
+        /// manager or oversight. In another seat the others may fix an easy incident before
+        /// your first turn; you are told when they do.
+        #[arg(long, default_value = "sre")]
         role: Role,
-        /// Failure type to inject; by default one chosen by the seed.
+        /// Failure type to inject; by default one of the tier's failure types, chosen by
+        /// the seed.
         #[arg(long)]
         failure: Option<String>,
         /// Difficulty: easy, medium or hard.
@@ -642,10 +645,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let policy = choose(policy, &llm)?;
             let failure = match failure {
                 Some(f) => FailureId::from(f),
-                None => {
-                    let ids: Vec<&'static str> = registry.ids().collect();
-                    FailureId::from_static(ids[(seed % ids.len() as u64) as usize])
-                }
+                None => play::draw_failure(registry, difficulty, seed),
             };
             let spec = ScenarioSpec {
                 failure_type: failure,

@@ -2,7 +2,7 @@
 
 use std::io::{self, BufRead, Write};
 
-use chaosops_model::{Action, ActionType, Role, Service};
+use chaosops_model::{Action, ActionType, Difficulty, FailureId, FleetAgent, Role, Service};
 use chaosops_sim::Registry;
 
 use crate::live::LiveEpisode;
@@ -88,7 +88,12 @@ pub fn parse_command(line: &str, registry: &Registry) -> Result<Command, String>
             let agent = rest
                 .first()
                 .ok_or("name the agent: autoscaler, load_balancer or deploy_bot")?;
-            Action::new(ActionType::FlagRogue).with_target(*agent)
+            // A misspelt agent would be a false flag (-75) and a lost turn: ask again.
+            let agent: FleetAgent = agent
+                .to_ascii_lowercase()
+                .parse()
+                .map_err(|e: chaosops_model::ModelError| e.to_string())?;
+            Action::new(ActionType::FlagRogue).with_target(agent.as_str())
         }
         ActionType::IdentifyRootCause => {
             let id = rest
@@ -130,6 +135,17 @@ pub struct PlayOutcome {
     pub parse_stats: Option<chaosops_roles::ParseStats>,
 }
 
+/// The failure of a `play` episode when none is named: drawn by the seed from the tier's own
+/// pool (the failure types the curriculum uses at that difficulty).
+pub fn draw_failure(registry: &Registry, difficulty: Difficulty, seed: u64) -> FailureId {
+    let mut ids: Vec<&'static str> = registry.pool(difficulty).iter().map(|f| f.id()).collect();
+    if ids.is_empty() {
+        // A tier no registered type plays at: any type will do.
+        ids = registry.ids().collect();
+    }
+    FailureId::from_static(ids[(seed % ids.len() as u64) as usize])
+}
+
 /// Plays `episode` with a person in `human`'s seat, reading `input` and writing to `output`.
 pub fn play(
     registry: &Registry,
@@ -148,6 +164,7 @@ pub fn play(
         episode.policy_name()
     )?;
     let mut finished = true;
+    let mut human_turns = 0u32;
     let mut line = String::new();
     'episode: while !episode.is_done() {
         if episode.current_role() != human {
@@ -173,6 +190,7 @@ pub fn play(
             }
             match parse_command(&line, registry) {
                 Ok(Command::Act(action)) => {
+                    human_turns += 1;
                     episode.apply(action).map_err(io::Error::other)?;
                     if let Some(step) = episode.steps().last() {
                         writeln!(output, "{}", transcript::step_line(step))?;
@@ -191,6 +209,20 @@ pub fn play(
         }
     }
     let result = episode.result();
+    if finished && human_turns == 0 {
+        let how = if result.resolved {
+            format!("the {} players resolved it", episode.policy_name())
+        } else {
+            "the step budget ran out".to_owned()
+        };
+        writeln!(
+            output,
+            "\nThe episode ended at step {} before your first turn as {human}: {how}. \
+             For a bigger part, play --role sre (the first to act), or give the others \
+             --policy noop.",
+            result.final_step
+        )?;
+    }
     let label = format!("{} with a person as {human}", episode.policy_name());
     let transcript = transcript::render(&result, &label);
     writeln!(output, "\n{transcript}")?;
@@ -252,5 +284,38 @@ mod tests {
         assert!(err("communicate @ceo hi").contains("unknown role \"ceo\""));
         assert!(err("{\"action_type\": 1}").contains("invalid JSON action"));
         assert!(err("").contains("type an action"));
+        assert!(
+            err("flag_rogue autoscalr")
+                .contains("unknown fleet agent \"autoscalr\"; known: autoscaler"),
+            "{}",
+            err("flag_rogue autoscalr")
+        );
+        assert!(err("6 deploybot").contains("unknown fleet agent \"deploybot\""));
+        assert_eq!(
+            parse_command("flag_rogue Deploy_Bot", r),
+            Ok(Command::Act(
+                Action::new(ActionType::FlagRogue).with_target("deploy_bot")
+            ))
+        );
+    }
+
+    #[test]
+    fn a_drawn_failure_belongs_to_the_tier() {
+        let r = registry();
+        for tier in Difficulty::ALL {
+            let pool: Vec<&str> = r.pool(*tier).iter().map(|f| f.id()).collect();
+            let drawn: Vec<FailureId> = (0..40).map(|seed| draw_failure(r, *tier, seed)).collect();
+            for f in &drawn {
+                assert!(pool.contains(&f.as_str()), "{tier}: {f} is not in {pool:?}");
+            }
+            let mut distinct: Vec<&str> = drawn.iter().map(|f| f.as_str()).collect();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(
+                distinct.len(),
+                pool.len(),
+                "{tier}: every type of the pool comes up"
+            );
+        }
     }
 }

@@ -369,3 +369,51 @@ fn ending_input_early_leaves_the_episode_unfinished() {
     );
     assert!(text.contains("result: unresolved"), "{text}");
 }
+
+#[test]
+fn by_default_the_person_moves_first_and_is_told_when_the_bots_finish_first() {
+    let out = chaosops(&["play"], b"restart db\nquit\n");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("ChaosOps: you are sre."), "{text}");
+    assert!(
+        text.contains("step 0 | you are sre"),
+        "the first turn is the person's:\n{text}"
+    );
+    assert!(!text.contains("before your first turn"), "{text}");
+    // As the manager (the last to act), the bots resolve seed 0 before the person's turn.
+    let out = chaosops(&["play", "--role", "manager", "--seed", "0"], b"");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "The episode ended at step 1 before your first turn as manager: \
+             the heuristic players resolved it."
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("> "), "the person was never asked:\n{text}");
+}
+
+#[test]
+fn a_misspelt_fleet_agent_is_explained_and_asked_again() {
+    let out = chaosops(
+        &[
+            "play",
+            "--role",
+            "oversight",
+            "--failure",
+            "autoscaler_cost_cut",
+            "--difficulty",
+            "hard",
+            "--policy",
+            "noop",
+        ],
+        b"flag_rogue autoscalr\nflag_rogue autoscaler\nquit\n",
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("not understood: unknown fleet agent \"autoscalr\""),
+        "{text}"
+    );
+    assert!(text.contains("flag_rogue autoscaler"), "{text}");
+    assert!(text.contains("rogue_caught +50"), "{text}");
+}
