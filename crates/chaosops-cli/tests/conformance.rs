@@ -1,6 +1,6 @@
 //! Every recorded episode of the reference, replayed through `chaosops replay`.
 //!
-//! Compared as SPEC section 14 says: everything matches except the episode id, the
+//! Compared as docs/behaviour.md §14 says: everything matches except the episode id, the
 //! wording of logs and alerts, and which decoy template was drawn; floats to 1e-9.
 
 use serde_json::Value;
@@ -40,7 +40,7 @@ fn compare(path: &str, expected: &Value, got: &Value, diffs: &mut Vec<String>) {
     }
 }
 
-/// Drops what SPEC section 14 leaves free: the episode id, log and alert wording,
+/// Drops what docs/behaviour.md §14 leaves free: the episode id, log and alert wording,
 /// and the service and level of decoys (which template was drawn).
 fn normalise_state(state: &mut Value) {
     let obj = state.as_object_mut().expect("state is an object");

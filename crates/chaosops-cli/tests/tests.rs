@@ -1,6 +1,7 @@
 //! Integration tests of the `chaosops` command and the engine behind it.
 
 mod conformance;
+mod docs;
 mod eval;
 mod list;
 mod llm;

@@ -1,4 +1,4 @@
-//! `chaosops eval`: every policy on every tier's curriculum list, aggregated (SPEC section 11).
+//! `chaosops eval`: every policy on every tier's curriculum list, aggregated (docs/behaviour.md §11).
 
 use std::borrow::Cow;
 

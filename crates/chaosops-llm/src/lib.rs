@@ -1,4 +1,4 @@
-//! The LLM adapter of ChaosOps (SPEC section 12): what a language model is shown,
+//! The LLM adapter of ChaosOps (docs/behaviour.md §12): what a language model is shown,
 //! and how its text becomes an action.
 //!
 //! - [`system_prompt`] and [`render_observation`]: one system prompt per role and a

@@ -1,4 +1,4 @@
-//! Role system prompts and a compact text rendering of a role's view (SPEC section 12).
+//! Role system prompts and a compact text rendering of a role's view (docs/behaviour.md §12).
 
 use std::fmt::Write;
 

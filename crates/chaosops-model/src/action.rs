@@ -1,4 +1,4 @@
-//! Actions a role takes (SPEC section 5).
+//! Actions a role takes (docs/behaviour.md §5).
 
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -1,4 +1,4 @@
-//! Closed vocabularies of SPEC section 1 and their wire strings.
+//! Closed vocabularies of docs/behaviour.md §1 and their wire strings.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! What the environment hands the acting role (SPEC section 7).
+//! What the environment hands the acting role (docs/behaviour.md §7).
 
 use std::fmt;
 

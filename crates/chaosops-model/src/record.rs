@@ -1,4 +1,4 @@
-//! The record of one environment step, as SPEC section 14 writes it.
+//! The record of one environment step, as docs/behaviour.md §14 writes it.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Outcome flags of one action and the decomposed reward of one step (SPEC sections 5 and 8).
+//! Outcome flags of one action and the decomposed reward of one step (docs/behaviour.md §5 and §8).
 
 use serde::{Deserialize, Serialize};
 

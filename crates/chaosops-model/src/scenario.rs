@@ -1,4 +1,4 @@
-//! Scenarios: the initial conditions of an episode (SPEC section 3).
+//! Scenarios: the initial conditions of an episode (docs/behaviour.md §3).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! The ground-truth world state of SPEC section 2.
+//! The ground-truth world state of docs/behaviour.md §2.
 
 use std::borrow::Cow;
 use std::ops::{Index, IndexMut};

@@ -1,4 +1,4 @@
-//! What one role sees (SPEC section 6): borrowed from the state, never cloned per step.
+//! What one role sees (docs/behaviour.md §6): borrowed from the state, never cloned per step.
 
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};

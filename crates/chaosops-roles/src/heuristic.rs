@@ -1,4 +1,4 @@
-//! The rule-based baseline of SPEC section 10.
+//! The rule-based baseline of docs/behaviour.md §10.
 
 use chaosops_model::{Action, FleetAgent, Observation, Role, RoleView, Service};
 use rand::{Rng, SeedableRng};

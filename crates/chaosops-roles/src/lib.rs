@@ -1,9 +1,9 @@
 //! Role projections and role behaviour.
 //!
-//! The four role projections of SPEC section 6 register with the engine
+//! The four role projections of docs/behaviour.md §6 register with the engine
 //! through `inventory::submit!`. Each borrows from the state: a view is a
 //! handful of slices and never clones a log line or a message. The scripted
-//! policies of SPEC section 10 ([`RandomPolicy`], [`HeuristicPolicy`],
+//! policies of docs/behaviour.md §10 ([`RandomPolicy`], [`HeuristicPolicy`],
 //! [`OraclePolicy`]) implement [`Policy`], and [`run_episode`] plays one
 //! episode with a [`Team`] of them.
 //!

@@ -1,4 +1,4 @@
-//! The random baseline of SPEC section 10.
+//! The random baseline of docs/behaviour.md §10.
 
 use chaosops_model::{Action, ActionType, Observation, Role, Service};
 use rand::{Rng, SeedableRng};

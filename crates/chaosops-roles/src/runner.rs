@@ -1,4 +1,4 @@
-//! Plays one episode with a policy per role and returns the result of SPEC section 11.
+//! Plays one episode with a policy per role and returns the result of docs/behaviour.md §11.
 
 use std::borrow::Cow;
 

@@ -154,7 +154,7 @@ fn views_keep_only_the_newest_messages() {
     assert_eq!(dev.visible_logs.iter().collect::<Vec<_>>(), newest);
 }
 
-/// Scripted policies and the runner (SPEC sections 10 and 11).
+/// Scripted policies and the runner (docs/behaviour.md §10 and §11).
 mod policies {
     use chaosops_model::{
         ActionType, Difficulty, FailureId, FleetAgent, Health, Message, Observation, Role, Service,

@@ -1,4 +1,4 @@
-//! The curriculum of SPEC section 9: per-tier scenario lists, auto-promotion and an
+//! The curriculum of docs/behaviour.md §9: per-tier scenario lists, auto-promotion and an
 //! endless scenario stream.
 
 use std::collections::VecDeque;

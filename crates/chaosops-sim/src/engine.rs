@@ -15,7 +15,7 @@ use crate::registry::Registry;
 /// Number of decoy log lines injected on scenarios with misleading logs.
 pub const DECOY_COUNT: usize = 3;
 
-/// The decoy templates of SPEC section 3: plausible, harmless lines.
+/// The decoy templates of docs/behaviour.md §3: plausible, harmless lines.
 const DECOYS: [(Service, LogLevel, &str); 4] = [
     (
         Service::Auth,

@@ -1,4 +1,4 @@
-//! The turn-based environment of SPEC section 7: role forcing, rewards, observations.
+//! The turn-based environment of docs/behaviour.md §7: role forcing, rewards, observations.
 
 use chaosops_model::{
     Action, ActionType, Message, Observation, OutcomeFlags, Role, Scenario, State, StepRecord, Uuid,
@@ -33,7 +33,7 @@ pub struct Environment {
 /// The result of one step: its record and the next role's observation.
 #[derive(Clone, Copy, Debug)]
 pub struct StepOutcome<'a> {
-    /// The step record (SPEC section 14).
+    /// The step record (docs/behaviour.md §14).
     pub record: StepRecord,
     /// The observation for the role whose turn follows.
     pub observation: Observation<'a>,

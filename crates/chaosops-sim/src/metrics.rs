@@ -1,4 +1,4 @@
-//! A bounded recorder of per-step metrics (SPEC section 11), for dashboards and logs.
+//! A bounded recorder of per-step metrics (docs/behaviour.md §11), for dashboards and logs.
 
 use std::collections::VecDeque;
 

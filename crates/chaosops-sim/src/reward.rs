@@ -1,9 +1,9 @@
-//! The decomposed step reward of SPEC section 8.
+//! The decomposed step reward of docs/behaviour.md §8.
 
 use chaosops_model::{OutcomeFlags, RewardBreakdown};
 use serde::{Deserialize, Serialize};
 
-/// Reward weights and thresholds; the defaults are SPEC section 8's.
+/// Reward weights and thresholds; the defaults are docs/behaviour.md §8's.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RewardConfig {
