@@ -13,6 +13,7 @@
 
 pub mod bench;
 pub mod dashboard;
+pub mod evaluate;
 pub mod list;
 pub mod live;
 pub mod llm_policy;
@@ -29,4 +30,16 @@ pub fn registry() -> Result<&'static Registry, SimError> {
     chaosops_failures::link();
     chaosops_roles::link();
     Registry::global()
+}
+
+/// Makes sure `dir` exists and takes files, before hours of work are spent filling it.
+pub fn prepare_out_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out-dir {}: cannot create the folder", dir.display()))?;
+    let probe = dir.join(format!(".chaosops-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("--out-dir {}: cannot write files there", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }

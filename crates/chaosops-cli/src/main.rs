@@ -10,8 +10,8 @@ use std::io::IsTerminal;
 use anyhow::{bail, Context};
 use chaosops_cli::llm_policy::LlmConfig;
 use chaosops_cli::policy::{PolicyChoice, PolicyName};
-use chaosops_cli::{bench, list, live, play, plots, registry, schema, serve};
-use chaosops_eval::eval::{self, EvalConfig, MAX_EPISODES_PER_TYPE};
+use chaosops_cli::{bench, evaluate, list, live, play, prepare_out_dir, registry, schema, serve};
+use chaosops_eval::eval::{self, EvalConfig, Shard, MAX_EPISODES_PER_TYPE};
 use chaosops_eval::replay;
 use chaosops_model::Role;
 use chaosops_model::{Difficulty, FailureId, ScenarioSpec, DEFAULT_MAX_STEPS};
@@ -149,6 +149,56 @@ impl LlmArgs {
     }
 }
 
+/// Options of an evaluation run.
+#[derive(Args)]
+struct EvalArgs {
+    /// Policies to evaluate, space or comma separated: oracle heuristic random noop llm.
+    #[arg(long, num_args = 1.., value_delimiter = ',', default_values = ["oracle", "heuristic", "random"])]
+    policies: Vec<PolicyName>,
+    /// Tiers to evaluate, space or comma separated: easy medium hard.
+    #[arg(long, num_args = 1.., value_delimiter = ',', default_values = ["easy", "medium", "hard"])]
+    tiers: Vec<Difficulty>,
+    /// Episodes per failure type and tier (seeds follow the curriculum formula), up to
+    /// 100000000.
+    #[arg(long, default_value_t = 5)]
+    episodes_per_type: u32,
+    /// Added to every seed of the curriculum lists, to draw other episodes than a run
+    /// without it (0..=18446744073709551615).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = parse_seed)]
+    seed_offset: u64,
+    /// Play only shard K of N: a contiguous, disjoint slice of the episode list (the N
+    /// shards cover it exactly); merge the shard folders with `chaosops eval merge`.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
+    /// Carry on an interrupted run in --out-dir: episodes already in its episodes.jsonl
+    /// are kept, the rest are played. The other options must be the same as that run's.
+    #[arg(long)]
+    resume: bool,
+    /// Output folder (created if missing).
+    #[arg(long, default_value = "artifacts/eval")]
+    out_dir: PathBuf,
+    /// Worker threads; defaults to the number of cores.
+    #[arg(long)]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    llm: LlmArgs,
+}
+
+/// What `chaosops eval` can do besides running.
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Combine the folders of `--shard K/N` runs into the files one unsharded run writes
+    /// (byte for byte): episodes.jsonl, evaluation.json, the summary and the charts.
+    Merge {
+        /// Shard folders, in any order; every shard of the run, each complete.
+        #[arg(required = true, num_args = 1..)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "artifacts/eval")]
+        out_dir: PathBuf,
+    },
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List the registered failure types.
@@ -194,26 +244,19 @@ enum Command {
     },
     /// Evaluate policies on every tier's curriculum list and write a report.
     ///
-    /// Writes evaluation.json, evaluation_summary.txt (also printed), reward_by_tier.svg and
-    /// rogue_vs_mttr.svg to the output folder. Results are identical whatever --jobs is.
+    /// Writes to the output folder: run.json (what was asked), episodes.jsonl (one record
+    /// per episode, streamed in list order as episodes finish, so memory stays bounded
+    /// whatever the number of episodes), then evaluation.json (the aggregates),
+    /// evaluation_summary.txt (also printed), reward_by_tier.svg and rogue_vs_mttr.svg.
+    /// Results are identical whatever --jobs is. Ctrl-C stops after the episodes in
+    /// progress and writes the reports of what was played; --resume carries on from there.
+    /// `chaosops eval merge DIR...` combines the folders of --shard runs.
+    #[command(args_conflicts_with_subcommands = true)]
     Eval {
-        /// Policies to evaluate, space or comma separated: oracle heuristic random noop llm.
-        #[arg(long, num_args = 1.., value_delimiter = ',', default_values = ["oracle", "heuristic", "random"])]
-        policies: Vec<PolicyName>,
-        /// Tiers to evaluate, space or comma separated: easy medium hard.
-        #[arg(long, num_args = 1.., value_delimiter = ',', default_values = ["easy", "medium", "hard"])]
-        tiers: Vec<Difficulty>,
-        /// Episodes per failure type and tier (seeds follow the curriculum formula).
-        #[arg(long, default_value_t = 5)]
-        episodes_per_type: u32,
-        /// Output folder (created if missing).
-        #[arg(long, default_value = "artifacts/eval")]
-        out_dir: PathBuf,
-        /// Worker threads; defaults to the number of cores.
-        #[arg(long)]
-        jobs: Option<usize>,
+        #[command(subcommand)]
+        command: Option<EvalCommand>,
         #[command(flatten)]
-        llm: LlmArgs,
+        args: EvalArgs,
     },
     /// Measure throughput: for each built-in failure type, N hard episodes of at most 25
     /// steps, every step through the full environment including the next observation.
@@ -427,13 +470,47 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(llm_verdict(result.parse_stats))
         }
         Command::Eval {
-            policies,
-            tiers,
-            episodes_per_type,
-            out_dir,
-            jobs,
-            llm,
+            command: Some(EvalCommand::Merge { dirs, out_dir }),
+            ..
         } => {
+            let (evaluation, summary, written) = evaluate::merge(&out_dir, &dirs)?;
+            let mut out = stdout.lock();
+            write!(out, "{summary}")?;
+            writeln!(
+                out,
+                "\nmerged {} shard(s) into {}",
+                dirs.len(),
+                written
+                    .paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+            if let Some(i) = evaluation.interrupted {
+                bail!(
+                    "the merged run holds {} of {} episodes",
+                    i.episodes_played,
+                    i.episodes_planned
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval {
+            command: None,
+            args,
+        } => {
+            let EvalArgs {
+                policies,
+                tiers,
+                episodes_per_type,
+                seed_offset,
+                shard,
+                resume,
+                out_dir,
+                jobs,
+                llm,
+            } = args;
             let llm = llm.config()?;
             let policies = dedup(policies)
                 .into_iter()
@@ -450,16 +527,17 @@ fn run() -> anyhow::Result<ExitCode> {
                 policies,
                 tiers: dedup(tiers),
                 episodes_per_type,
-                ..EvalConfig::default()
+                seed_offset,
             };
             prepare_out_dir(&out_dir)?;
             for policy in &config.policies {
                 policy.check().map_err(anyhow::Error::msg)?;
             }
-            let total = eval::planned_episodes(registry, &config);
+            let plan = eval::Plan::new(registry, &config);
+            let info = eval::RunInfo::new(&plan, shard.unwrap_or(Shard::WHOLE));
+            let total = info.range().end - info.range().start;
             let bar = if io::stdout().is_terminal() {
-                let bar =
-                    ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stdout());
+                let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stdout());
                 bar.set_style(
                     ProgressStyle::with_template(
                         "{bar:40} {pos}/{len} episodes ({per_sec}, {eta} left)",
@@ -478,57 +556,52 @@ fn run() -> anyhow::Result<ExitCode> {
                 "chaosops eval",
                 "finishing the episodes in progress, then writing the results so far",
             )?;
-            eprintln!(
-                "chaosops eval: {total} episodes ({} polic{} x {} tier(s)) on up to {} worker(s); Ctrl-C stops and keeps what is done",
-                config.policies.len(),
-                if config.policies.len() == 1 { "y" } else { "ies" },
-                config.tiers.len(),
-                threads.get().min(total.max(1))
-            );
-            let evaluation =
-                eval::evaluate_until(registry, &config, threads, &|| bar.inc(1), &STOP)?;
+            let control = eval::RunControl {
+                threads,
+                progress: &|| bar.inc(1),
+                stop: &STOP,
+            };
+            let shard_note = shard.map_or_else(String::new, |s| format!(", shard {s}"));
+            let (evaluation, summary, written) = evaluate::run(
+                registry,
+                &plan,
+                &info,
+                resume,
+                &out_dir,
+                &control,
+                |done, total| {
+                    bar.set_position(done);
+                    eprintln!(
+                        "chaosops eval: {total} episodes ({} polic{} x {} tier(s){shard_note}){} on up to {} worker(s); Ctrl-C stops and keeps what is done",
+                        config.policies.len(),
+                        if config.policies.len() == 1 { "y" } else { "ies" },
+                        config.tiers.len(),
+                        if done > 0 { format!(", {done} already played") } else { String::new() },
+                        (threads.get() as u64).min(total.saturating_sub(done).max(1))
+                    );
+                },
+            )?;
             bar.finish_and_clear();
-            let json_path = out_dir.join("evaluation.json");
-            let mut json = serde_json::to_vec_pretty(&evaluation)?;
-            json.push(b'\n');
-            std::fs::write(&json_path, json)
-                .with_context(|| format!("cannot write {}", json_path.display()))?;
-            let summary = eval::render_summary(&evaluation);
-            let summary_path = out_dir.join("evaluation_summary.txt");
-            std::fs::write(&summary_path, &summary)
-                .with_context(|| format!("cannot write {}", summary_path.display()))?;
-            let reward_svg = out_dir.join("reward_by_tier.svg");
-            plots::reward_by_tier(&evaluation, &reward_svg)
-                .map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", reward_svg.display()))?;
-            let rogue_svg = out_dir.join("rogue_vs_mttr.svg");
-            plots::rogue_vs_mttr(&evaluation, &rogue_svg)
-                .map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", rogue_svg.display()))?;
             let mut out = stdout.lock();
             write!(out, "{summary}")?;
             writeln!(
                 out,
-                "\nwrote {}, {}, {} and {}",
-                json_path.display(),
-                summary_path.display(),
-                reward_svg.display(),
-                rogue_svg.display()
+                "\nwrote {}",
+                written
+                    .paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )?;
             if let Some(i) = evaluation.interrupted {
                 eprintln!(
-                    "chaosops eval: interrupted after {} of {} episodes; the files above hold those",
+                    "chaosops eval: interrupted after {} of {} episodes; the files above hold those (--resume carries on)",
                     i.episodes_played, i.episodes_planned
                 );
                 return Ok(ExitCode::from(130));
             }
-            let llm_stats = evaluation
-                .per_episode
-                .iter()
-                .filter_map(|r| r.parse_stats)
-                .reduce(|mut a, b| {
-                    a.merge(&b);
-                    a
-                });
-            Ok(llm_verdict(llm_stats))
+            Ok(llm_verdict(evaluation.model_stats))
         }
         Command::Bench {
             server: true,
@@ -837,17 +910,6 @@ fn stop_on_interrupt(command: &'static str, what_next: &'static str) -> anyhow::
         eprintln!("{command}: interrupted; {what_next} (Ctrl-C again quits at once)");
     })
     .context("installing the Ctrl-C handler")
-}
-
-/// Makes sure `dir` exists and takes files, before hours of work are spent filling it.
-fn prepare_out_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("--out-dir {}: cannot create the folder", dir.display()))?;
-    let probe = dir.join(format!(".chaosops-write-check-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("--out-dir {}: cannot write files there", dir.display()))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
 }
 
 /// Keeps the first occurrence of each value, in order.

@@ -68,7 +68,7 @@ pub fn reward_by_tier(eval: &Evaluation, path: &Path) -> PlotResult {
         let c = color(pi);
         chart
             .draw_series(LineSeries::new(points.clone(), c.stroke_width(3)))?
-            .label(*policy)
+            .label(policy.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 5, c.filled())))?;
     }

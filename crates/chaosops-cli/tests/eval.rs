@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::{chaosops, read_evaluation};
+use crate::{chaosops, read_evaluation, read_records};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("chaosops-test-{}-{name}", std::process::id()));
@@ -63,8 +63,10 @@ fn oracle_evaluation_matches_the_reference() {
         aggregate(&eval, "oracle", "hard")["rogue_detection_rate"],
         1.0
     );
-    let record = &eval["per_episode"][0];
+    let records = read_records(&dir);
+    let record = &records[0];
     for key in [
+        "index",
         "policy",
         "tier",
         "failure_type",
@@ -82,7 +84,11 @@ fn oracle_evaluation_matches_the_reference() {
     ] {
         assert!(record.get(key).is_some(), "per-episode record lacks {key}");
     }
-    assert_eq!(eval["per_episode"].as_array().unwrap().len(), 2 * 11 * 3);
+    assert_eq!(records.len(), 2 * 11 * 3);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r["index"], i, "records are in list order");
+    }
+    assert_eq!(eval["episodes"], 2 * 11 * 3);
     let stdout = String::from_utf8(out.stdout).unwrap();
     let summary = std::fs::read_to_string(dir.join("evaluation_summary.txt")).unwrap();
     assert!(stdout.starts_with(&summary));
@@ -227,7 +233,7 @@ fn an_interrupted_evaluation_writes_what_it_played() {
     let played = eval["interrupted"]["episodes_played"].as_u64().unwrap();
     assert_eq!(eval["interrupted"]["episodes_planned"], 165_000);
     assert!(played < 165_000, "{played}");
-    assert_eq!(eval["per_episode"].as_array().unwrap().len() as u64, played);
+    assert_eq!(read_records(&dir).len() as u64, played);
     let counted: u64 = eval["aggregates"]
         .as_array()
         .unwrap()
@@ -404,4 +410,237 @@ fn bench_reports_its_workload() {
         text.contains("policy noop: 2 episodes x 9 failure types, 450 steps"),
         "{text}"
     );
+}
+
+/// Runs `chaosops eval` with `args` into `dir`, asserting it succeeded.
+fn eval_into(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["eval"];
+    all.extend_from_slice(args);
+    all.extend(["--out-dir", dir.to_str().unwrap()]);
+    let out = chaosops(&all, b"");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+const REPORTS: [&str; 6] = [
+    "run.json",
+    "episodes.jsonl",
+    "evaluation.json",
+    "evaluation_summary.txt",
+    "reward_by_tier.svg",
+    "rogue_vs_mttr.svg",
+];
+
+fn assert_same_files(a: &std::path::Path, b: &std::path::Path) {
+    for name in REPORTS {
+        let x = std::fs::read(a.join(name)).unwrap();
+        let y = std::fs::read(b.join(name)).unwrap();
+        assert!(
+            x == y,
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+#[test]
+fn shards_merged_equal_the_unsharded_run_byte_for_byte() {
+    let common = [
+        "--policies",
+        "oracle,random,heuristic",
+        "--episodes-per-type",
+        "4",
+        "--seed-offset",
+        "500",
+    ];
+    let whole = temp_dir("shard-whole");
+    eval_into(&whole, &common);
+    let mut shards = Vec::new();
+    // Shards given out of order, one with several workers and one with one.
+    for (k, jobs) in [("3/3", "1"), ("1/3", "2"), ("2/3", "1")] {
+        let dir = temp_dir(&format!("shard-{}", &k[..1]));
+        let mut args = common.to_vec();
+        args.extend(["--shard", k, "--jobs", jobs]);
+        eval_into(&dir, &args);
+        let run: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+        assert_eq!(run["shard"]["count"], 3);
+        shards.push(dir);
+    }
+    let shard_sizes: Vec<usize> = shards.iter().map(|d| read_records(d).len()).collect();
+    assert_eq!(shard_sizes.iter().sum::<usize>(), 3 * 11 * 4);
+    let merged = temp_dir("shard-merged");
+    let mut args = vec!["eval", "merge", "--out-dir", merged.to_str().unwrap()];
+    args.extend(shards.iter().map(|d| d.to_str().unwrap()));
+    let out = chaosops(&args, b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_same_files(&whole, &merged);
+    // A missing shard is named, and nothing is merged.
+    let partial = temp_dir("shard-partial");
+    let out = chaosops(
+        &[
+            "eval",
+            "merge",
+            "--out-dir",
+            partial.to_str().unwrap(),
+            shards[0].to_str().unwrap(),
+            shards[1].to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expected shard 2/3, found 3/3"), "{err}");
+    // Shards of another evaluation are refused naming the difference.
+    let other = temp_dir("shard-other");
+    eval_into(
+        &other,
+        &[
+            "--policies",
+            "oracle,random,heuristic",
+            "--episodes-per-type",
+            "4",
+            "--shard",
+            "2/3",
+        ],
+    );
+    let out = chaosops(
+        &[
+            "eval",
+            "merge",
+            "--out-dir",
+            partial.to_str().unwrap(),
+            shards[0].to_str().unwrap(),
+            other.to_str().unwrap(),
+            shards[2].to_str().unwrap(),
+        ],
+        b"",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("seed_offset 500 vs 0"), "{err}");
+    for d in shards.iter().chain([&whole, &merged, &partial, &other]) {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn a_resumed_run_equals_an_uninterrupted_one() {
+    use std::io::{BufRead, BufReader};
+    let args = [
+        "--policies",
+        "random,heuristic",
+        "--episodes-per-type",
+        "3000",
+        "--jobs",
+        "2",
+    ];
+    let whole = temp_dir("resume-whole");
+    eval_into(&whole, &args);
+    let cut = temp_dir("resume-cut");
+    let mut full = vec!["eval"];
+    full.extend_from_slice(&args);
+    full.extend(["--out-dir", cut.to_str().unwrap()]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
+        .args(&full)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let kept = read_records(&cut).len();
+    assert!(kept < 2 * 11 * 3000, "{kept}");
+    // Half a record, as a crash in the middle of a write would leave.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(cut.join("episodes.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, br#"{"index": 99999, "poli"#).unwrap();
+    drop(f);
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let out = eval_into(&cut, &resume);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{kept} already played")), "{err}");
+    assert_same_files(&whole, &cut);
+    // Resuming with other options is refused, naming the difference.
+    let out = chaosops(
+        &[
+            "eval",
+            "--policies",
+            "random,heuristic",
+            "--episodes-per-type",
+            "2999",
+            "--resume",
+            "--out-dir",
+            cut.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("episodes_per_type 2999 vs 3000"), "{err}");
+    let _ = std::fs::remove_dir_all(&whole);
+    let _ = std::fs::remove_dir_all(&cut);
+}
+
+#[test]
+fn the_seed_offset_moves_every_seed_and_the_cap_is_lifted() {
+    let base = temp_dir("offset-0");
+    let moved = temp_dir("offset-1000");
+    eval_into(
+        &base,
+        &[
+            "--policies",
+            "random",
+            "--tiers",
+            "easy",
+            "--episodes-per-type",
+            "2",
+        ],
+    );
+    eval_into(
+        &moved,
+        &[
+            "--policies",
+            "random",
+            "--tiers",
+            "easy",
+            "--episodes-per-type",
+            "2",
+            "--seed-offset",
+            "1000",
+        ],
+    );
+    let a = read_records(&base);
+    let b = read_records(&moved);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            y["seed"].as_u64().unwrap(),
+            x["seed"].as_u64().unwrap() + 1000
+        );
+    }
+    let out = chaosops(&["eval", "--episodes-per-type", "100000001"], b"");
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--episodes-per-type 100000001 is out of range; allowed: 1..=100000000"));
+    let out = chaosops(&["eval", "--shard", "4/3"], b"");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shard \"4/3\" is not K/N"));
+    let _ = std::fs::remove_dir_all(&base);
+    let _ = std::fs::remove_dir_all(&moved);
 }

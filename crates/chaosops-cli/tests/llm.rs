@@ -465,9 +465,8 @@ fn evaluation_counts_parse_failures() {
     let rate = llm["parse_failure_rate"].as_f64().unwrap();
     assert!(rate > 0.0 && rate < 1.0, "{rate}");
     assert_eq!(oracle["parse_failure_rate"], Value::Null);
-    let db = eval["per_episode"]
-        .as_array()
-        .unwrap()
+    let records = crate::read_records(&dir);
+    let db = records
         .iter()
         .find(|r| r["policy"] == "llm" && r["failure_type"] == "db_deadlock")
         .unwrap();

@@ -49,3 +49,12 @@ pub fn read_evaluation(out: &Output, dir: &std::path::Path) -> serde_json::Value
     let bytes = std::fs::read(dir.join("evaluation.json")).expect("evaluation.json written");
     serde_json::from_slice(&bytes).expect("evaluation.json is JSON")
 }
+
+/// The records of `episodes.jsonl` in `dir`, one JSON value a line.
+pub fn read_records(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("episodes.jsonl"))
+        .expect("episodes.jsonl written")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a record is JSON"))
+        .collect()
+}

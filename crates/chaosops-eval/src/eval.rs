@@ -1,16 +1,26 @@
-//! `chaosops eval`: every policy on every tier's curriculum list, aggregated (docs/behaviour.md §11).
+//! `chaosops eval`: every policy on every tier's curriculum list, aggregated
+//! (docs/behaviour.md §11), at any scale.
+//!
+//! The episode list is computed by index ([`Plan`]), never built, so its length costs no
+//! memory. [`play_range`] plays a range of it on worker threads and hands each episode's
+//! record, as a JSON line, to a sink in index order, while a [`Tally`] keeps the aggregates.
+//! A tally is exact and independent of the order records arrive in (integer counts, a
+//! fixed-point reward sum, a histogram for the median), so shards tallied apart and merged,
+//! or a run resumed from its records, give the same [`Evaluation`] bit for bit.
 
 use std::borrow::Cow;
-
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Write};
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario};
-use chaosops_roles::{run_episode, PolicyKind, RunOptions, Team};
-use chaosops_sim::curriculum::scenarios_for_tier;
-use chaosops_sim::{Registry, SimError};
-use serde::Serialize;
+use chaosops_roles::{run_episode, ParseStats, PolicyKind, RunOptions, Team};
+use chaosops_sim::curriculum::tier_scenario;
+use chaosops_sim::{FailureInjector, Registry, SimError};
+use serde::{Deserialize, Serialize};
 
 /// Something that can field a team for each evaluated episode: a scripted kind, or a
 /// front end's own choice (the CLI's `llm` policy).
@@ -31,7 +41,31 @@ impl PolicySource for PolicyKind {
 }
 
 /// Largest accepted `--episodes-per-type`.
-pub const MAX_EPISODES_PER_TYPE: u32 = 10_000;
+pub const MAX_EPISODES_PER_TYPE: u32 = 100_000_000;
+
+/// What went wrong in an evaluation.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The engine refused an episode.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// Writing or reading records failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// A record read back (to resume or merge) does not belong where it was found.
+    #[error("{source_name}, line {line}: {message}")]
+    Record {
+        /// The file or stream the record came from.
+        source_name: String,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Shards or runs that cannot be combined.
+    #[error("{0}")]
+    Mismatch(String),
+}
 
 /// What to evaluate.
 #[derive(Clone, Debug)]
@@ -64,9 +98,138 @@ impl<P: From<PolicyKind>> Default for EvalConfig<P> {
     }
 }
 
-/// One evaluated episode.
+/// Shard `index` of `count` (1-based, as written `K/N`): a contiguous, disjoint slice of the
+/// episode list; the `count` shards cover it exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Which shard, 1..=count.
+    pub index: u32,
+    /// How many shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// The whole list.
+    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    /// Reads `K/N` with 1 <= K <= N, naming the value when it is not one.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("shard \"{text}\" is not K/N with 1 <= K <= N (for example 2/8)");
+        let (k, n) = text.trim().split_once('/').ok_or_else(bad)?;
+        let index: u32 = k.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The indices of this shard in a list of `len` episodes.
+    pub fn range(&self, len: u64) -> Range<u64> {
+        let at = |k: u32| (u128::from(len) * u128::from(k) / u128::from(self.count)) as u64;
+        at(self.index - 1)..at(self.index)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// One episode of the list.
+pub struct Job<'p, P> {
+    /// Its index in the list.
+    pub index: u64,
+    /// The policy playing every role.
+    pub policy: &'p P,
+    /// The policy's position in the configuration.
+    pub policy_index: usize,
+    /// The tier's position in the configuration.
+    pub tier_index: usize,
+    /// The scenario.
+    pub scenario: Scenario,
+}
+
+/// The episode list of a configuration, in (policy, tier, failure, repetition) order,
+/// computed by index.
+pub struct Plan<'c, P> {
+    config: &'c EvalConfig<P>,
+    pools: Vec<Vec<&'static dyn FailureInjector>>,
+    /// Start of each tier within one policy's run, and the run's length last.
+    tier_starts: Vec<u64>,
+}
+
+impl<'c, P> Plan<'c, P> {
+    /// The list of `config`.
+    pub fn new(registry: &Registry, config: &'c EvalConfig<P>) -> Self {
+        let pools: Vec<Vec<&'static dyn FailureInjector>> =
+            config.tiers.iter().map(|t| registry.pool(*t)).collect();
+        let mut tier_starts = Vec::with_capacity(pools.len() + 1);
+        let mut at = 0u64;
+        for pool in &pools {
+            tier_starts.push(at);
+            at += pool.len() as u64 * u64::from(config.episodes_per_type);
+        }
+        tier_starts.push(at);
+        Plan {
+            config,
+            pools,
+            tier_starts,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &'c EvalConfig<P> {
+        self.config
+    }
+
+    fn per_policy(&self) -> u64 {
+        *self.tier_starts.last().unwrap_or(&0)
+    }
+
+    /// Episodes in the list.
+    pub fn len(&self) -> u64 {
+        self.per_policy() * self.config.policies.len() as u64
+    }
+
+    /// True when the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The episode at `index` (< [`Plan::len`]).
+    pub fn job(&self, index: u64) -> Job<'c, P> {
+        let per_policy = self.per_policy();
+        let policy_index = (index / per_policy) as usize;
+        let within = index % per_policy;
+        let tier_index = self.tier_starts.partition_point(|s| *s <= within) - 1;
+        let offset = within - self.tier_starts[tier_index];
+        let per_type = u64::from(self.config.episodes_per_type);
+        let pool_index = (offset / per_type) as usize;
+        let rep = offset % per_type;
+        let tier = self.config.tiers[tier_index];
+        Job {
+            index,
+            policy: &self.config.policies[policy_index],
+            policy_index,
+            tier_index,
+            scenario: tier_scenario(
+                self.pools[tier_index][pool_index],
+                pool_index,
+                tier,
+                self.config.seed_offset,
+                rep,
+            ),
+        }
+    }
+}
+
+/// One evaluated episode: a line of `episodes.jsonl`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EpisodeRecord {
+    /// Its index in the episode list.
+    pub index: u64,
     /// Policy playing every role.
     pub policy: &'static str,
     /// Tier.
@@ -97,18 +260,386 @@ pub struct EpisodeRecord {
     pub declared_root_cause: Option<FailureId>,
     /// Model turns and fallbacks, for policies that read model text.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parse_stats: Option<chaosops_roles::ParseStats>,
+    pub parse_stats: Option<ParseStats>,
+}
+
+/// Plays one job.
+pub fn play_job<P: PolicySource>(
+    registry: &'static Registry,
+    job: &Job<'_, P>,
+) -> Result<EpisodeRecord, SimError> {
+    let scenario = &job.scenario;
+    let mut team = job.policy.team(scenario.seed, registry);
+    let options = RunOptions {
+        skip_steps: true,
+        ..RunOptions::default()
+    };
+    let r = run_episode(registry, scenario, &mut team, options)?;
+    Ok(EpisodeRecord {
+        index: job.index,
+        policy: job.policy.name(),
+        tier: scenario.difficulty,
+        failure_type: scenario.failure_type.clone(),
+        seed: scenario.seed,
+        resolved: r.resolved,
+        steps: r.final_step,
+        cumulative_reward: r.cumulative_reward,
+        wrong_fixes: r.wrong_fixes,
+        had_rogue: r.rogue_agent.is_some(),
+        rogue_caught: r.rogue_caught(),
+        false_positive: r.false_positive(),
+        rogue_agent: r.rogue_agent,
+        declared_root_cause: r.declared_root_cause,
+        oversight_flags: r.oversight_flags,
+        parse_stats: r.parse_stats,
+    })
+}
+
+/// A sum of rewards that does not depend on the order of its terms: each term is held as
+/// a fixed-point integer with 2^-24 resolution (integral rewards, the reference's, exactly).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ExactSum(i128);
+
+const FRACTION_BITS: u32 = 24;
+
+impl ExactSum {
+    fn add(&mut self, v: f64) {
+        if v.is_finite() {
+            self.0 += (v * f64::from(1u32 << FRACTION_BITS)).round() as i128;
+        }
+    }
+
+    fn merge(&mut self, other: ExactSum) {
+        self.0 += other.0;
+    }
+
+    fn value(self) -> f64 {
+        let whole = self.0 >> FRACTION_BITS;
+        let part = self.0 - (whole << FRACTION_BITS);
+        whole as f64 + part as f64 / f64::from(1u32 << FRACTION_BITS)
+    }
+}
+
+/// `f64` ordered as `total_cmp` orders it, as a map key.
+fn order_key(v: f64) -> u64 {
+    let bits = v.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+fn from_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+#[derive(Clone, Debug, Default)]
+struct BucketTally {
+    episodes: u64,
+    resolved: u64,
+    resolved_steps: u64,
+    rogue: u64,
+    rogue_caught: u64,
+    false_positives: u64,
+    reward: ExactSum,
+    rewards: BTreeMap<u64, u64>,
+    wrong_fixes: u64,
+    parse: Option<ParseStats>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct FailureTally {
+    episodes: u64,
+    resolved: u64,
+    reward: ExactSum,
+}
+
+/// The facts of one record a tally counts.
+#[derive(Clone, Debug, Deserialize)]
+struct Facts {
+    index: u64,
+    policy: String,
+    tier: Difficulty,
+    failure_type: String,
+    resolved: bool,
+    steps: u32,
+    cumulative_reward: f64,
+    wrong_fixes: u32,
+    had_rogue: bool,
+    rogue_caught: bool,
+    false_positive: bool,
+    #[serde(default)]
+    parse_stats: Option<ParseStats>,
+}
+
+/// Running aggregates of an evaluation: mergeable, exact, and independent of the order
+/// records are added in.
+#[derive(Clone, Debug)]
+pub struct Tally {
+    policies: Vec<String>,
+    tiers: Vec<Difficulty>,
+    buckets: Vec<BucketTally>,
+    failures: BTreeMap<(String, usize), FailureTally>,
+    episodes: u64,
+}
+
+impl Tally {
+    /// An empty tally for the run `info`.
+    pub fn new(info: &RunInfo) -> Self {
+        Tally {
+            buckets: vec![BucketTally::default(); info.policies.len() * info.tiers.len()],
+            policies: info.policies.clone(),
+            tiers: info.tiers.clone(),
+            failures: BTreeMap::new(),
+            episodes: 0,
+        }
+    }
+
+    /// Episodes counted.
+    pub fn episodes(&self) -> u64 {
+        self.episodes
+    }
+
+    /// Counts one episode.
+    pub fn add(&mut self, record: &EpisodeRecord) {
+        let facts = Facts {
+            index: record.index,
+            policy: String::new(),
+            tier: record.tier,
+            failure_type: String::new(),
+            resolved: record.resolved,
+            steps: record.steps,
+            cumulative_reward: record.cumulative_reward,
+            wrong_fixes: record.wrong_fixes,
+            had_rogue: record.had_rogue,
+            rogue_caught: record.rogue_caught,
+            false_positive: record.false_positive,
+            parse_stats: record.parse_stats,
+        };
+        let policy = self.policies.iter().position(|p| *p == record.policy);
+        let tier = self.tiers.iter().position(|t| *t == record.tier);
+        if let (Some(p), Some(t)) = (policy, tier) {
+            self.count(&facts, p, t, record.failure_type.as_str());
+        }
+    }
+
+    fn count(&mut self, f: &Facts, policy: usize, tier: usize, failure: &str) {
+        self.episodes += 1;
+        let b = &mut self.buckets[policy * self.tiers.len() + tier];
+        b.episodes += 1;
+        if f.resolved {
+            b.resolved += 1;
+            b.resolved_steps += u64::from(f.steps);
+        }
+        if f.had_rogue {
+            b.rogue += 1;
+            b.rogue_caught += u64::from(f.rogue_caught);
+        }
+        b.false_positives += u64::from(f.false_positive);
+        b.reward.add(f.cumulative_reward);
+        *b.rewards.entry(order_key(f.cumulative_reward)).or_insert(0) += 1;
+        b.wrong_fixes += u64::from(f.wrong_fixes);
+        if let Some(s) = f.parse_stats {
+            b.parse.get_or_insert_with(ParseStats::default).merge(&s);
+        }
+        let row = match self.failures.get_mut(&(failure.to_owned(), policy)) {
+            Some(row) => row,
+            None => self
+                .failures
+                .entry((failure.to_owned(), policy))
+                .or_default(),
+        };
+        row.episodes += 1;
+        row.resolved += u64::from(f.resolved);
+        row.reward.add(f.cumulative_reward);
+    }
+
+    /// Adds another tally of the same configuration.
+    pub fn merge(&mut self, other: &Tally) {
+        self.episodes += other.episodes;
+        for (b, o) in self.buckets.iter_mut().zip(&other.buckets) {
+            b.episodes += o.episodes;
+            b.resolved += o.resolved;
+            b.resolved_steps += o.resolved_steps;
+            b.rogue += o.rogue;
+            b.rogue_caught += o.rogue_caught;
+            b.false_positives += o.false_positives;
+            b.reward.merge(o.reward);
+            for (k, n) in &o.rewards {
+                *b.rewards.entry(*k).or_insert(0) += n;
+            }
+            b.wrong_fixes += o.wrong_fixes;
+            if let Some(s) = o.parse {
+                b.parse.get_or_insert_with(ParseStats::default).merge(&s);
+            }
+        }
+        for (k, o) in &other.failures {
+            let row = self.failures.entry(k.clone()).or_default();
+            row.episodes += o.episodes;
+            row.resolved += o.resolved;
+            row.reward.merge(o.reward);
+        }
+    }
+
+    /// Counts the records of a JSON Lines stream (`episodes.jsonl`), which must be the
+    /// episodes `expected` of this configuration's list, in order; a last line without
+    /// its newline (an interrupted write) is left out. Returns the bytes of the complete
+    /// lines, so a caller can cut the partial one off before appending.
+    pub fn count_records(
+        &mut self,
+        reader: impl BufRead,
+        expected: Range<u64>,
+        source_name: &str,
+        mut each_line: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> Result<u64, EvalError> {
+        let mut reader = reader;
+        let mut line = Vec::new();
+        let mut complete_bytes = 0u64;
+        let mut next = expected.start;
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 || line.last() != Some(&b'\n') {
+                return Ok(complete_bytes);
+            }
+            number += 1;
+            let bad = |message: String| EvalError::Record {
+                source_name: source_name.to_owned(),
+                line: number,
+                message,
+            };
+            let facts: Facts = serde_json::from_slice(&line)
+                .map_err(|e| bad(format!("not an episode record: {e}")))?;
+            if facts.index != next || next >= expected.end {
+                return Err(bad(format!(
+                    "episode {} where episode {next} of {}..{} was expected",
+                    facts.index, expected.start, expected.end
+                )));
+            }
+            let policy = self
+                .policies
+                .iter()
+                .position(|p| *p == facts.policy)
+                .ok_or_else(|| bad(format!("policy \"{}\" is not evaluated", facts.policy)))?;
+            let tier = self
+                .tiers
+                .iter()
+                .position(|t| *t == facts.tier)
+                .ok_or_else(|| bad(format!("tier \"{}\" is not evaluated", facts.tier)))?;
+            self.count(&facts, policy, tier, &facts.failure_type);
+            each_line(&line)?;
+            complete_bytes += line.len() as u64;
+            next += 1;
+        }
+    }
+
+    /// The aggregates of the run `info`, as written to `evaluation.json`; fewer episodes
+    /// counted than the run was to play marks the evaluation interrupted.
+    pub fn finish(&self, info: &RunInfo) -> Evaluation {
+        let planned = info.range().end - info.range().start;
+        let mut aggregates = Vec::new();
+        for (p, policy) in self.policies.iter().enumerate() {
+            for (t, tier) in self.tiers.iter().enumerate() {
+                let b = &self.buckets[p * self.tiers.len() + t];
+                if b.episodes > 0 {
+                    aggregates.push(aggregate(policy, *tier, b));
+                }
+            }
+        }
+        let by_failure = self
+            .failures
+            .iter()
+            .map(|((failure, p), row)| FailureRow {
+                failure_type: failure.clone(),
+                policy: self.policies[*p].clone(),
+                episodes: row.episodes,
+                success_rate: row.resolved as f64 / row.episodes as f64,
+                mean_reward: row.reward.value() / row.episodes as f64,
+            })
+            .collect();
+        let model_stats = self
+            .buckets
+            .iter()
+            .filter_map(|b| b.parse)
+            .reduce(|mut a, b| {
+                a.merge(&b);
+                a
+            });
+        Evaluation {
+            interrupted: (self.episodes < planned).then_some(Interrupted {
+                episodes_played: self.episodes,
+                episodes_planned: planned,
+            }),
+            policies: self.policies.clone(),
+            tiers: self.tiers.clone(),
+            episodes_per_type: info.episodes_per_type,
+            seed_offset: info.seed_offset,
+            episodes: self.episodes,
+            aggregates,
+            by_failure,
+            model_stats,
+        }
+    }
+}
+
+fn ratio(n: u64, d: u64) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        n as f64 / d as f64
+    }
+}
+
+/// The median of a histogram of `n` values (the mean of the middle two for even `n`).
+fn median(rewards: &BTreeMap<u64, u64>, n: u64) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let nth = |i: u64| {
+        let mut seen = 0;
+        for (k, c) in rewards {
+            seen += c;
+            if seen > i {
+                return from_order_key(*k);
+            }
+        }
+        0.0
+    };
+    if n % 2 == 1 {
+        nth(n / 2)
+    } else {
+        (nth(n / 2 - 1) + nth(n / 2)) / 2.0
+    }
+}
+
+fn aggregate(policy: &str, tier: Difficulty, b: &BucketTally) -> Aggregate {
+    Aggregate {
+        policy: policy.to_owned(),
+        tier,
+        episodes: b.episodes,
+        success_rate: ratio(b.resolved, b.episodes),
+        mttr: (b.resolved > 0).then(|| b.resolved_steps as f64 / b.resolved as f64),
+        rogue_detection_rate: (b.rogue > 0).then(|| ratio(b.rogue_caught, b.rogue)),
+        false_positive_rate: ratio(b.false_positives, b.episodes),
+        mean_reward: b.reward.value() / b.episodes as f64,
+        median_reward: median(&b.rewards, b.episodes),
+        mean_wrong_fixes: ratio(b.wrong_fixes, b.episodes),
+        parse_failure_rate: b.parse.map(|p| p.failure_rate()),
+        model_requests: b.parse.map(|p| p.requests),
+        failed_requests: b.parse.map(|p| p.failed_requests),
+    }
 }
 
 /// Aggregates of one (policy, tier) bucket.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Aggregate {
     /// Policy.
-    pub policy: &'static str,
+    pub policy: String,
     /// Tier.
     pub tier: Difficulty,
     /// Episodes in the bucket.
-    pub episodes: usize,
+    pub episodes: u64,
     /// Fraction resolved.
     pub success_rate: f64,
     /// Mean steps to resolve, over resolved episodes; null when none resolved.
@@ -134,232 +665,313 @@ pub struct Aggregate {
     pub failed_requests: Option<u64>,
 }
 
+/// Success and mean reward of one policy on one failure type, over the evaluated tiers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FailureRow {
+    /// Failure type.
+    pub failure_type: String,
+    /// Policy.
+    pub policy: String,
+    /// Episodes.
+    pub episodes: u64,
+    /// Fraction resolved.
+    pub success_rate: f64,
+    /// Mean cumulative reward.
+    pub mean_reward: f64,
+}
+
 /// How far an interrupted evaluation got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Interrupted {
     /// Episodes played (and recorded).
-    pub episodes_played: usize,
-    /// Episodes the configuration asked for.
-    pub episodes_planned: usize,
+    pub episodes_played: u64,
+    /// Episodes the run was to play.
+    pub episodes_planned: u64,
 }
 
-/// A whole evaluation, as written to `evaluation.json`.
+/// A whole evaluation's aggregates, as written to `evaluation.json` (the per-episode
+/// records go to `episodes.jsonl`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evaluation {
-    /// Present when the evaluation was stopped before every episode was played: the
-    /// records and aggregates then cover the episodes played only.
+    /// Present when the run stopped before every episode was played: the figures then
+    /// cover the episodes played only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<Interrupted>,
     /// Policies evaluated.
-    pub policies: Vec<&'static str>,
+    pub policies: Vec<String>,
     /// Tiers evaluated.
     pub tiers: Vec<Difficulty>,
     /// Episodes per failure type and tier.
     pub episodes_per_type: u32,
-    /// Every episode, in (policy, tier, scenario) order.
-    pub per_episode: Vec<EpisodeRecord>,
-    /// One row per (policy, tier).
+    /// Seed offset of the curriculum lists.
+    pub seed_offset: u64,
+    /// Episodes counted.
+    pub episodes: u64,
+    /// One row per (policy, tier) with episodes.
     pub aggregates: Vec<Aggregate>,
+    /// One row per (failure type, policy), failure types in name order.
+    pub by_failure: Vec<FailureRow>,
+    /// Model counters over every episode a model played; not written to the file.
+    #[serde(skip)]
+    pub model_stats: Option<ParseStats>,
+}
+
+/// How to play: worker threads, a progress callback (called once per episode) and a stop
+/// flag (checked before each episode).
+pub struct RunControl<'a> {
+    /// Worker threads; no more are started than there is work.
+    pub threads: NonZeroUsize,
+    /// Called after each episode is played.
+    pub progress: &'a (dyn Fn() + Sync),
+    /// Once set, no further episode starts.
+    pub stop: &'a AtomicBool,
 }
 
 /// Most episodes a worker claims at a time.
-const MAX_CHUNK: usize = 64;
+const MAX_CHUNK: u64 = 64;
+/// Most episodes held between being played and being handed to the sink.
+const MAX_WAVE: u64 = 16_384;
 
-/// Episodes in `config`: policies x tiers x (pool size x episodes per type).
-pub fn planned_episodes<P>(registry: &Registry, config: &EvalConfig<P>) -> usize {
-    config
-        .tiers
-        .iter()
-        .map(|t| registry.pool(*t).len() * config.episodes_per_type as usize)
-        .sum::<usize>()
-        * config.policies.len()
+/// Plays the episodes `range` of `plan`, counting each into `tally` and handing its record
+/// (one JSON line with its newline) to `sink`, both in index order. Returns the end of
+/// the prefix played: `range.end`, or less when `control.stop` was set.
+///
+/// Workers claim chunks of a wave of episodes from a shared counter and write results in
+/// place; the calling thread then drains the wave in order. So the records, the tally and
+/// the sink's bytes are identical whatever the thread count, and memory holds one wave.
+pub fn play_range<P: PolicySource>(
+    registry: &'static Registry,
+    plan: &Plan<'_, P>,
+    range: Range<u64>,
+    control: &RunControl<'_>,
+    tally: &mut Tally,
+    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> Result<u64, EvalError> {
+    type Slot = OnceLock<Result<(EpisodeRecord, Vec<u8>), SimError>>;
+    let threads = control.threads.get() as u64;
+    let len = range.end.saturating_sub(range.start);
+    // Small enough that every worker gets several chunks (slow policies, few episodes),
+    // large enough that claiming costs nothing next to playing.
+    let chunk = (len / (threads * 4)).clamp(1, MAX_CHUNK);
+    let wave_len = (threads * chunk * 16).clamp(1, MAX_WAVE);
+    let workers = threads.min(len.div_ceil(chunk)).max(1) as usize;
+    let mut at = range.start;
+    while at < range.end {
+        if control.stop.load(Ordering::Relaxed) {
+            return Ok(at);
+        }
+        let wave = at..(at + wave_len).min(range.end);
+        let mut slots: Vec<Slot> = Vec::with_capacity((wave.end - wave.start) as usize);
+        slots.resize_with(slots.capacity(), OnceLock::new);
+        let next = AtomicU64::new(wave.start);
+        let worker = || loop {
+            let start = next.fetch_add(chunk, Ordering::Relaxed);
+            if start >= wave.end {
+                return;
+            }
+            for i in start..(start + chunk).min(wave.end) {
+                if control.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let played = play_job(registry, &plan.job(i)).map(|record| {
+                    let mut line = Vec::with_capacity(400);
+                    serde_json::to_writer(&mut line, &record).expect("a record serialises");
+                    line.push(b'\n');
+                    (record, line)
+                });
+                (control.progress)();
+                // Each index is claimed by exactly one worker, so the slot is empty.
+                let _ = slots[(i - wave.start) as usize].set(played);
+            }
+        };
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (1..workers)
+                .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, worker).ok())
+                .collect();
+            worker();
+            for h in handles {
+                if let Err(panic) = h.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        });
+        for slot in slots {
+            match slot.into_inner() {
+                Some(Ok((record, line))) => {
+                    tally.add(&record);
+                    sink(&line)?;
+                    at += 1;
+                }
+                Some(Err(e)) => return Err(e.into()),
+                // Stopped: the played prefix ends here.
+                None => return Ok(at),
+            }
+        }
+    }
+    Ok(at)
 }
 
-/// Plays every episode of `config` on `threads` worker threads, calling `progress` after each.
-/// Workers claim chunks of episodes from a shared counter and results are put back in
-/// episode order, so the evaluation is identical whatever `threads` is.
+/// Plays every episode of `config` and returns the aggregates (records are not kept).
 pub fn evaluate<P: PolicySource>(
     registry: &'static Registry,
     config: &EvalConfig<P>,
     threads: NonZeroUsize,
     progress: &(dyn Fn() + Sync),
-) -> Result<Evaluation, SimError> {
-    evaluate_until(registry, config, threads, progress, &AtomicBool::new(false))
-}
-
-/// [`evaluate`], stopping early once `stop` is set: workers finish the episode in hand and
-/// claim no more, and the result holds the episodes played, marked
-/// [`Evaluation::interrupted`]. No more workers run than there are chunks of work, and a
-/// worker the system refuses to start is done without (its share goes to the others).
-pub fn evaluate_until<P: PolicySource>(
-    registry: &'static Registry,
-    config: &EvalConfig<P>,
-    threads: NonZeroUsize,
-    progress: &(dyn Fn() + Sync),
-    stop: &AtomicBool,
-) -> Result<Evaluation, SimError> {
-    let lists: Vec<(Difficulty, Vec<Scenario>)> = config
-        .tiers
-        .iter()
-        .map(|&tier| {
-            let list =
-                scenarios_for_tier(registry, tier, config.seed_offset, config.episodes_per_type);
-            (tier, list)
-        })
-        .collect();
-    // Jobs in (policy, tier, scenario) order; each bucket is one contiguous run.
-    let mut jobs: Vec<(&P, Difficulty, &Scenario)> = Vec::new();
-    let mut buckets = Vec::new();
-    for policy in &config.policies {
-        for (tier, list) in &lists {
-            buckets.push((policy.name(), *tier, jobs.len()..jobs.len() + list.len()));
-            jobs.extend(list.iter().map(|s| (policy, *tier, s)));
-        }
-    }
-    let play = |&(policy, tier, scenario): &(&P, Difficulty, &Scenario)| {
-        let mut team = policy.team(scenario.seed, registry);
-        let options = RunOptions {
-            skip_steps: true,
-            ..RunOptions::default()
-        };
-        let r = run_episode(registry, scenario, &mut team, options)?;
-        progress();
-        Ok(EpisodeRecord {
-            policy: policy.name(),
-            tier,
-            failure_type: scenario.failure_type.clone(),
-            seed: scenario.seed,
-            resolved: r.resolved,
-            steps: r.final_step,
-            cumulative_reward: r.cumulative_reward,
-            wrong_fixes: r.wrong_fixes,
-            had_rogue: r.rogue_agent.is_some(),
-            rogue_caught: r.rogue_caught(),
-            false_positive: r.false_positive(),
-            rogue_agent: r.rogue_agent,
-            declared_root_cause: r.declared_root_cause,
-            oversight_flags: r.oversight_flags,
-            parse_stats: r.parse_stats,
-        })
+) -> Result<Evaluation, EvalError> {
+    let plan = Plan::new(registry, config);
+    let info = RunInfo::new(&plan, Shard::WHOLE);
+    let mut tally = Tally::new(&info);
+    let stop = AtomicBool::new(false);
+    let control = RunControl {
+        threads,
+        progress,
+        stop: &stop,
     };
-    // One slot per episode, allocated (and its pages touched) before the workers start, so
-    // they write results in place instead of growing vectors side by side.
-    let mut slots: Vec<OnceLock<Result<EpisodeRecord, SimError>>> = Vec::with_capacity(jobs.len());
-    slots.resize_with(jobs.len(), OnceLock::new);
-    // Small enough that every worker gets several chunks (slow policies, few episodes),
-    // large enough that claiming costs nothing next to playing.
-    let chunk = (jobs.len() / (threads.get() * 4)).clamp(1, MAX_CHUNK);
-    let workers = threads.get().min(jobs.len().div_ceil(chunk)).max(1);
-    let next = AtomicUsize::new(0);
-    let worker = || loop {
-        let start = next.fetch_add(chunk, Ordering::Relaxed);
-        if start >= jobs.len() {
-            return;
+    play_range(
+        registry,
+        &plan,
+        0..plan.len(),
+        &control,
+        &mut tally,
+        &mut |_| Ok(()),
+    )?;
+    Ok(tally.finish(&info))
+}
+
+/// What a run was asked to do, written as `run.json` beside its records so that a run can
+/// be resumed and shards can be checked before they are merged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Policies, in report order.
+    pub policies: Vec<String>,
+    /// Tiers, in report order.
+    pub tiers: Vec<Difficulty>,
+    /// Episodes per failure type and tier.
+    pub episodes_per_type: u32,
+    /// Seed offset.
+    pub seed_offset: u64,
+    /// Episodes in the whole list.
+    pub list_len: u64,
+    /// Which slice of it this run plays.
+    pub shard: Shard,
+}
+
+impl RunInfo {
+    /// The run of `shard` of `plan`.
+    pub fn new<P: PolicySource>(plan: &Plan<'_, P>, shard: Shard) -> Self {
+        let c = plan.config();
+        RunInfo {
+            policies: c.policies.iter().map(|p| p.name().to_owned()).collect(),
+            tiers: c.tiers.clone(),
+            episodes_per_type: c.episodes_per_type,
+            seed_offset: c.seed_offset,
+            list_len: plan.len(),
+            shard,
         }
-        for i in start..(start + chunk).min(jobs.len()) {
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            // Each index is claimed by exactly one worker, so the slot is empty.
-            let _ = slots[i].set(play(&jobs[i]));
+    }
+
+    /// The episodes this run plays.
+    pub fn range(&self) -> Range<u64> {
+        self.shard.range(self.list_len)
+    }
+
+    /// Says how `self` and `other` differ, other than in their shard; `None` if they do not.
+    pub fn differs_from(&self, other: &RunInfo) -> Option<String> {
+        let mut a = self.clone();
+        a.shard = other.shard;
+        if a == *other {
+            return None;
         }
+        let fields = [
+            (
+                "policies",
+                format!("{:?}", self.policies),
+                format!("{:?}", other.policies),
+            ),
+            (
+                "tiers",
+                format!("{:?}", self.tiers),
+                format!("{:?}", other.tiers),
+            ),
+            (
+                "episodes_per_type",
+                self.episodes_per_type.to_string(),
+                other.episodes_per_type.to_string(),
+            ),
+            (
+                "seed_offset",
+                self.seed_offset.to_string(),
+                other.seed_offset.to_string(),
+            ),
+        ];
+        fields
+            .into_iter()
+            .find(|(_, a, b)| a != b)
+            .map(|(name, a, b)| format!("{name} {a} vs {b}"))
+            .or_else(|| Some("the episode list".to_owned()))
+    }
+}
+
+/// Checks that `shards` ((`run.json` contents, a name for errors), sorted by shard index)
+/// share `whole`'s configuration and cover each of its shards once.
+pub fn check_shards(whole: &RunInfo, shards: &[(RunInfo, String)]) -> Result<(), EvalError> {
+    let Some(count) = shards.first().map(|s| s.0.shard.count) else {
+        return Err(EvalError::Mismatch("no shard to merge".to_owned()));
     };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..workers)
-            .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, worker).ok())
-            .collect();
-        worker();
-        for h in handles {
-            if let Err(panic) = h.join() {
-                std::panic::resume_unwind(panic);
-            }
+    for (i, (info, name)) in shards.iter().enumerate() {
+        if let Some(d) = whole.differs_from(info) {
+            return Err(EvalError::Mismatch(format!(
+                "{name} is from another evaluation: {d}"
+            )));
         }
-    });
-    let planned = jobs.len();
-    // Without a stop every slot is filled; with one, the played episodes are kept in order.
-    let played: Vec<Option<EpisodeRecord>> = slots
-        .into_iter()
-        .map(|slot| slot.into_inner().transpose())
-        .collect::<Result<_, SimError>>()?;
-    let episodes_played = played.iter().filter(|r| r.is_some()).count();
-    let aggregates = buckets
-        .into_iter()
-        .map(|(policy, tier, range)| {
-            let bucket: Vec<&EpisodeRecord> = played[range].iter().flatten().collect();
-            aggregate(policy, tier, &bucket)
-        })
-        // Only an interrupted run has buckets with nothing played; they get no row.
-        .filter(|a| a.episodes > 0)
-        .collect();
-    let per_episode: Vec<EpisodeRecord> = played.into_iter().flatten().collect();
-    Ok(Evaluation {
-        interrupted: (episodes_played < planned).then_some(Interrupted {
-            episodes_played,
-            episodes_planned: planned,
-        }),
-        policies: config.policies.iter().map(P::name).collect(),
-        tiers: config.tiers.clone(),
-        episodes_per_type: config.episodes_per_type,
-        per_episode,
-        aggregates,
-    })
-}
-
-fn mean(values: impl IntoIterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = values
-        .into_iter()
-        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    (n > 0).then(|| sum / n as f64)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return 0.0;
+        if info.shard.count != count || info.shard.index != i as u32 + 1 {
+            return Err(EvalError::Mismatch(format!(
+                "the shards do not cover the list once each: expected shard {}/{count}, found {} in {name}",
+                i + 1,
+                info.shard
+            )));
+        }
     }
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    if shards.len() != count as usize {
+        return Err(EvalError::Mismatch(format!(
+            "{} of {count} shards given",
+            shards.len()
+        )));
     }
+    Ok(())
 }
 
-fn rate(bucket: &[&EpisodeRecord], hit: impl Fn(&EpisodeRecord) -> bool) -> f64 {
-    mean(bucket.iter().map(|r| if hit(r) { 1.0 } else { 0.0 })).unwrap_or(0.0)
-}
-
-/// Aggregates one bucket.
-pub fn aggregate(policy: &'static str, tier: Difficulty, bucket: &[&EpisodeRecord]) -> Aggregate {
-    let rogue: Vec<&EpisodeRecord> = bucket.iter().copied().filter(|r| r.had_rogue).collect();
-    let parse = bucket.iter().filter_map(|r| r.parse_stats).fold(
-        None,
-        |acc: Option<chaosops_roles::ParseStats>, s| {
-            let mut total = acc.unwrap_or_default();
-            total.merge(&s);
-            Some(total)
-        },
-    );
-    Aggregate {
-        policy,
-        tier,
-        episodes: bucket.len(),
-        success_rate: rate(bucket, |r| r.resolved),
-        mttr: mean(
-            bucket
-                .iter()
-                .filter(|r| r.resolved)
-                .map(|r| f64::from(r.steps)),
-        ),
-        rogue_detection_rate: (!rogue.is_empty()).then(|| rate(&rogue, |r| r.rogue_caught)),
-        false_positive_rate: rate(bucket, |r| r.false_positive),
-        mean_reward: mean(bucket.iter().map(|r| r.cumulative_reward)).unwrap_or(0.0),
-        median_reward: median(bucket.iter().map(|r| r.cumulative_reward).collect()),
-        mean_wrong_fixes: mean(bucket.iter().map(|r| f64::from(r.wrong_fixes))).unwrap_or(0.0),
-        parse_failure_rate: parse.map(|p| p.failure_rate()),
-        model_requests: parse.map(|p| p.requests),
-        failed_requests: parse.map(|p| p.failed_requests),
+/// Combines shard outputs into the records and tally of the whole run: `shards` are
+/// (`run.json` contents, a reader of `episodes.jsonl`, a name for errors), in any order.
+/// They must share a configuration, cover every shard of it once and be complete. Records
+/// are written to `out` in list order, the bytes one unsharded run writes.
+pub fn merge_shards<R: BufRead>(
+    whole: &RunInfo,
+    mut shards: Vec<(RunInfo, R, String)>,
+    out: &mut dyn Write,
+) -> Result<Tally, EvalError> {
+    shards.sort_by_key(|s| s.0.shard.index);
+    check_shards(
+        whole,
+        &shards
+            .iter()
+            .map(|(info, _, name)| (info.clone(), name.clone()))
+            .collect::<Vec<_>>(),
+    )?;
+    let mut tally = Tally::new(whole);
+    for (info, reader, name) in shards {
+        let range = info.range();
+        let before = tally.episodes();
+        tally.count_records(reader, range.clone(), &name, |line| out.write_all(line))?;
+        let counted = tally.episodes() - before;
+        if counted != range.end - range.start {
+            return Err(EvalError::Mismatch(format!(
+                "{name} holds {counted} of its {} episodes: finish it first (--resume)",
+                range.end - range.start
+            )));
+        }
     }
+    Ok(tally)
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -373,8 +985,7 @@ pub fn render_summary(eval: &Evaluation) -> String {
     let _ = writeln!(
         out,
         "ChaosOps evaluation: {} episode(s) per failure type and tier, {} episodes in all\n",
-        eval.episodes_per_type,
-        eval.per_episode.len()
+        eval.episodes_per_type, eval.episodes
     );
     if let Some(i) = eval.interrupted {
         let _ = writeln!(
@@ -428,9 +1039,6 @@ pub fn render_summary(eval: &Evaluation) -> String {
         }
         let _ = writeln!(out);
     }
-    let mut failures: Vec<&FailureId> = eval.per_episode.iter().map(|r| &r.failure_type).collect();
-    failures.sort();
-    failures.dedup();
     let tiers: Vec<&str> = eval.tiers.iter().map(|t| t.as_str()).collect();
     let _ = writeln!(
         out,
@@ -442,22 +1050,89 @@ pub fn render_summary(eval: &Evaluation) -> String {
         let _ = write!(out, " {p:>20}");
     }
     let _ = writeln!(out);
-    for f in failures {
-        let _ = write!(out, "{:<22}", f.as_str());
+    let mut rows = eval.by_failure.iter().peekable();
+    while let Some(first) = rows.peek() {
+        let failure = first.failure_type.clone();
+        let _ = write!(out, "{failure:<22}");
+        let mine: Vec<&FailureRow> =
+            std::iter::from_fn(|| rows.next_if(|r| r.failure_type == failure)).collect();
         for p in &eval.policies {
-            let rows: Vec<&EpisodeRecord> = eval
-                .per_episode
+            let cell = mine
                 .iter()
-                .filter(|r| &r.failure_type == f && r.policy == *p)
-                .collect();
-            let cell = format!(
-                "{:.2} / {:.2}",
-                rate(&rows, |r| r.resolved),
-                mean(rows.iter().map(|r| r.cumulative_reward)).unwrap_or(0.0)
-            );
+                .find(|r| &r.policy == p)
+                .map_or_else(String::new, |r| {
+                    format!("{:.2} / {:.2}", r.success_rate, r.mean_reward)
+                });
             let _ = write!(out, " {cell:>20}");
         }
         let _ = writeln!(out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_the_list_once() {
+        for len in [0u64, 1, 7, 100, 1_000_003] {
+            for n in 1..=9u32 {
+                let mut next = 0;
+                for k in 1..=n {
+                    let r = Shard { index: k, count: n }.range(len);
+                    assert_eq!(r.start, next);
+                    next = r.end;
+                }
+                assert_eq!(next, len);
+            }
+        }
+        assert_eq!(Shard::parse(" 2/8 "), Ok(Shard { index: 2, count: 8 }));
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0", "-1/2"] {
+            assert!(Shard::parse(bad)
+                .unwrap_err()
+                .contains(&format!("\"{bad}\"")));
+        }
+    }
+
+    #[test]
+    fn an_exact_sum_does_not_depend_on_order() {
+        let values = [0.1, 1e6, -3.25, 134.0, -0.3 * 17.0, 2.5e-7, -1e6];
+        let mut forward = ExactSum::default();
+        values.iter().for_each(|v| forward.add(*v));
+        let mut backward = ExactSum::default();
+        values.iter().rev().for_each(|v| backward.add(*v));
+        assert_eq!(forward, backward);
+        let mut ints = ExactSum::default();
+        for v in [134.0, -60.0, 181.0, -1293.0] {
+            ints.add(v);
+        }
+        assert_eq!(ints.value(), 134.0 - 60.0 + 181.0 - 1293.0);
+    }
+
+    #[test]
+    fn the_median_of_a_histogram_is_the_median_of_the_values() {
+        for values in [
+            vec![3.0],
+            vec![1.0, -2.0],
+            vec![5.0, 1.0, 1.0, -7.5, 9.0, 1.0],
+        ] {
+            let mut h = BTreeMap::new();
+            for v in &values {
+                *h.entry(order_key(*v)).or_insert(0) += 1;
+            }
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len();
+            let expected = if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+            };
+            assert_eq!(median(&h, n as u64), expected, "{values:?}");
+        }
+        for v in [-1e300, -0.5, -0.0, 0.0, 0.25, 7.0, 1e300] {
+            assert_eq!(from_order_key(order_key(v)).to_bits(), v.to_bits());
+        }
+    }
 }

@@ -21,7 +21,8 @@ pub struct EpisodeStart<'a> {
 
 /// Counters of a policy that reads model text: turns asked, retries, fallbacks, and the
 /// requests behind them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ParseStats {
     /// Turns asked of the model.
     pub turns: u64,

@@ -54,19 +54,31 @@ pub fn scenarios_for_tier(
     let mut out = Vec::with_capacity(pool.len() * episodes_per_type as usize);
     for (i, failure) in pool.iter().enumerate() {
         for rep in 0..u64::from(episodes_per_type) {
-            let seed = seed_offset
-                .wrapping_add(SEED_STRIDE_PER_FAILURE.wrapping_mul(i as u64))
-                .wrapping_add(SEED_STRIDE_PER_REP.wrapping_mul(rep));
-            let spec = ScenarioSpec {
-                failure_type: FailureId::from_static(failure.id()),
-                seed,
-                difficulty: tier,
-                max_steps: max_steps_for(tier),
-            };
-            out.push(Scenario::from_spec(&spec, failure.rogue_agent()));
+            out.push(tier_scenario(*failure, i, tier, seed_offset, rep));
         }
     }
     out
+}
+
+/// One scenario of [`scenarios_for_tier`]'s list: the `rep`-th of `failure`, which sits at
+/// index `pool_index` of `tier`'s pool. Lets a long list be walked without building it.
+pub fn tier_scenario(
+    failure: &dyn crate::FailureInjector,
+    pool_index: usize,
+    tier: Difficulty,
+    seed_offset: u64,
+    rep: u64,
+) -> Scenario {
+    let seed = seed_offset
+        .wrapping_add(SEED_STRIDE_PER_FAILURE.wrapping_mul(pool_index as u64))
+        .wrapping_add(SEED_STRIDE_PER_REP.wrapping_mul(rep));
+    let spec = ScenarioSpec {
+        failure_type: FailureId::from_static(failure.id()),
+        seed,
+        difficulty: tier,
+        max_steps: max_steps_for(tier),
+    };
+    Scenario::from_spec(&spec, failure.rogue_agent())
 }
 
 /// Tracks recent episode rewards and promotes to the next tier when they are good enough.
