@@ -9,7 +9,10 @@ while a failure degrades it. The engine is Rust; this package offers it as
 - :mod:`chaosops.pettingzoo`: PettingZoo ``AECEnv`` and ``ParallelEnv``;
 - :mod:`chaosops.gymnasium`: the single-seat Gymnasium environment ``ChaosOps/Seat-v0``
   (registered on import) and its Rust-backed vector environment;
-- :mod:`chaosops.trl`: GRPO reward functions and a prompt dataset builder.
+- :mod:`chaosops.trl`: GRPO reward functions and a prompt dataset builder;
+- :mod:`chaosops.evaluation`: ``chaosops eval`` for built-in and Python policies (per step
+  or batched), with the command's episode list and files;
+- :mod:`chaosops.ray`: the same evaluation sharded over a Ray cluster.
 
 Example::
 

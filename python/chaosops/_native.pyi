@@ -16,8 +16,10 @@ __all__ = [
     "action_names",
     "decode_action",
     "encode_action",
+    "evaluate",
     "failure_types",
     "format_scores",
+    "merge_shard_outputs",
     "observation_layout",
     "parse_action",
     "prompt",
@@ -182,6 +184,22 @@ def failure_types() -> List[Dict[str, Any]]:
 
 def replay_lines(lines: Sequence[str], team_weight: float = 0.6) -> List[str]:
     """``chaosops replay`` in-process: one output line per input line."""
+
+def evaluate(
+    policies: Sequence[Union[str, Tuple[str, Any, int]]],
+    tiers: Sequence[str],
+    episodes_per_type: int,
+    seed_offset: int,
+    shard: Tuple[int, int],
+    threads: int,
+    records_path: Optional[str] = None,
+) -> Tuple[str, str, str, bytes]:
+    """``chaosops eval`` in-process: (``run.json``, ``evaluation.json``, summary,
+    ``episodes.jsonl``). A policy is a built-in name or (name, batch callable, lanes)."""
+
+def merge_shard_outputs(runs: Sequence[str], records: Sequence[bytes]) -> Tuple[str, str, str, bytes]:
+    """Shard outputs combined as ``chaosops eval merge`` does: (``run.json``,
+    ``evaluation.json``, summary, ``episodes.jsonl``)."""
 
 def parse_action(text: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """Model text to (action, parse report): ``{"outcome": "parsed"}`` or

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario};
-use chaosops_roles::{run_episode, ParseStats, PolicyKind, RunOptions, Team};
+use chaosops_roles::{run_episode, EpisodeResult, ParseStats, PolicyKind, RunOptions, Team};
 use chaosops_sim::curriculum::tier_scenario;
 use chaosops_sim::{FailureInjector, Registry, SimError};
 use serde::{Deserialize, Serialize};
@@ -263,21 +263,41 @@ pub struct EpisodeRecord {
     pub parse_stats: Option<ParseStats>,
 }
 
-/// Plays one job.
+/// Plays one job with its policy's team.
 pub fn play_job<P: PolicySource>(
     registry: &'static Registry,
     job: &Job<'_, P>,
 ) -> Result<EpisodeRecord, SimError> {
-    let scenario = &job.scenario;
-    let mut team = job.policy.team(scenario.seed, registry);
+    let team = job.policy.team(job.scenario.seed, registry);
+    play_scenario(registry, job.index, job.policy.name(), team, &job.scenario)
+}
+
+/// Plays `scenario` with `team` and records it as episode `index` of policy `name`.
+pub fn play_scenario(
+    registry: &'static Registry,
+    index: u64,
+    name: &'static str,
+    mut team: Team,
+    scenario: &Scenario,
+) -> Result<EpisodeRecord, SimError> {
     let options = RunOptions {
         skip_steps: true,
         ..RunOptions::default()
     };
     let r = run_episode(registry, scenario, &mut team, options)?;
-    Ok(EpisodeRecord {
-        index: job.index,
-        policy: job.policy.name(),
+    Ok(record(index, name, scenario, r))
+}
+
+/// The record of a played episode.
+pub fn record(
+    index: u64,
+    name: &'static str,
+    scenario: &Scenario,
+    r: EpisodeResult,
+) -> EpisodeRecord {
+    EpisodeRecord {
+        index,
+        policy: name,
         tier: scenario.difficulty,
         failure_type: scenario.failure_type.clone(),
         seed: scenario.seed,
@@ -292,7 +312,7 @@ pub fn play_job<P: PolicySource>(
         declared_root_cause: r.declared_root_cause,
         oversight_flags: r.oversight_flags,
         parse_stats: r.parse_stats,
-    })
+    }
 }
 
 /// A sum of rewards that does not depend on the order of its terms: each term is held as
@@ -747,6 +767,21 @@ pub fn play_range<P: PolicySource>(
     tally: &mut Tally,
     sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<u64, EvalError> {
+    play_range_with(plan, range, control, tally, sink, &|job| {
+        play_job(registry, job)
+    })
+}
+
+/// [`play_range`] with `play` playing each job (for policies a [`PolicySource`] cannot
+/// field, such as a front end's own).
+pub fn play_range_with<P: Sync>(
+    plan: &Plan<'_, P>,
+    range: Range<u64>,
+    control: &RunControl<'_>,
+    tally: &mut Tally,
+    sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    play: &(dyn Fn(&Job<'_, P>) -> Result<EpisodeRecord, SimError> + Sync),
+) -> Result<u64, EvalError> {
     type Slot = OnceLock<Result<(EpisodeRecord, Vec<u8>), SimError>>;
     let threads = control.threads.get() as u64;
     let len = range.end.saturating_sub(range.start);
@@ -773,10 +808,8 @@ pub fn play_range<P: PolicySource>(
                 if control.stop.load(Ordering::Relaxed) {
                     return;
                 }
-                let played = play_job(registry, &plan.job(i)).map(|record| {
-                    let mut line = Vec::with_capacity(400);
-                    serde_json::to_writer(&mut line, &record).expect("a record serialises");
-                    line.push(b'\n');
+                let played = play(&plan.job(i)).map(|record| {
+                    let line = record_line(&record);
                     (record, line)
                 });
                 (control.progress)();
@@ -809,6 +842,14 @@ pub fn play_range<P: PolicySource>(
         }
     }
     Ok(at)
+}
+
+/// A record as a line of `episodes.jsonl`, newline included.
+pub fn record_line(record: &EpisodeRecord) -> Vec<u8> {
+    let mut line = Vec::with_capacity(400);
+    serde_json::to_writer(&mut line, record).expect("a record serialises");
+    line.push(b'\n');
+    line
 }
 
 /// Plays every episode of `config` and returns the aggregates (records are not kept).
@@ -859,9 +900,14 @@ pub struct RunInfo {
 impl RunInfo {
     /// The run of `shard` of `plan`.
     pub fn new<P: PolicySource>(plan: &Plan<'_, P>, shard: Shard) -> Self {
+        Self::named(plan, shard, |p| p.name())
+    }
+
+    /// The run of `shard` of `plan`, whose policies `name` names.
+    pub fn named<P>(plan: &Plan<'_, P>, shard: Shard, name: impl Fn(&P) -> &str) -> Self {
         let c = plan.config();
         RunInfo {
-            policies: c.policies.iter().map(|p| p.name().to_owned()).collect(),
+            policies: c.policies.iter().map(|p| name(p).to_owned()).collect(),
             tiers: c.tiers.clone(),
             episodes_per_type: c.episodes_per_type,
             seed_offset: c.seed_offset,

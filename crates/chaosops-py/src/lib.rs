@@ -5,6 +5,7 @@
 mod convert;
 mod env;
 mod errors;
+mod evaluation;
 mod llm;
 mod pydict;
 mod vector;
@@ -125,6 +126,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(observation_layout, m)?)?;
     m.add_function(wrap_pyfunction!(failure_types, m)?)?;
     m.add_function(wrap_pyfunction!(replay_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluation::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluation::merge_shard_outputs, m)?)?;
     m.add_function(wrap_pyfunction!(llm::parse_action, m)?)?;
     m.add_function(wrap_pyfunction!(llm::prompt, m)?)?;
     m.add_function(wrap_pyfunction!(llm::score_completions, m)?)?;
