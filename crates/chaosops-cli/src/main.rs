@@ -368,13 +368,25 @@ enum Command {
         /// Concurrent sessions; one more gets a CAPACITY_REACHED error and is closed.
         #[arg(long, default_value_t = 256)]
         max_sessions: usize,
-        /// Seconds a session may stay silent before it is closed.
+        /// Seconds a session may stay silent before it is closed (0.1..=86400).
         #[arg(long, default_value_t = 300.0)]
         idle_timeout: f64,
+        /// Seconds a reply may wait for a client that does not read before its session is
+        /// closed (0.1..=3600).
+        #[arg(long, default_value_t = 10.0)]
+        send_timeout: f64,
         /// Largest message handled, in bytes; larger ones are refused with an error.
         #[arg(long, default_value_t = 65_536)]
         max_message_bytes: usize,
-        /// Do not log session starts and ends.
+        /// What to log on standard error: off, error, warn, info (session starts and ends)
+        /// or debug. Logging never blocks the server: when stderr is not read, lines are
+        /// dropped.
+        #[arg(long, value_enum, default_value_t = serve::log::Level::Info)]
+        log_level: serve::log::Level,
+        /// Log lines as text or as JSON objects, one a line.
+        #[arg(long, value_enum, default_value_t = serve::log::Format::Text)]
+        log_format: serve::log::Format,
+        /// Do not log session starts and ends (the same as --log-level warn).
         #[arg(long)]
         quiet: bool,
     },
@@ -622,7 +634,6 @@ fn run() -> anyhow::Result<ExitCode> {
                 let addr = listener.local_addr()?;
                 let config = serve::ServeConfig {
                     max_sessions: clients.iter().copied().max().unwrap_or(1),
-                    log_sessions: false,
                     ..serve::ServeConfig::default()
                 };
                 let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -783,23 +794,41 @@ fn run() -> anyhow::Result<ExitCode> {
             port,
             max_sessions,
             idle_timeout,
+            send_timeout,
             max_message_bytes,
+            log_level,
+            log_format,
             quiet,
         } => {
             if max_sessions == 0 {
                 bail!("--max-sessions 0 is out of range; use 1 or more");
             }
-            if !(idle_timeout.is_finite() && idle_timeout > 0.0 && idle_timeout <= 86_400.0) {
-                bail!("--idle-timeout {idle_timeout} is out of range; allowed: more than 0 up to 86400 seconds");
-            }
+            let seconds = |name: &str, value: f64, max: f64| {
+                if value.is_finite() && (0.1..=max).contains(&value) {
+                    Ok(std::time::Duration::from_secs_f64(value))
+                } else {
+                    Err(anyhow::anyhow!(
+                        "{name} {value} is out of range; allowed: 0.1..={max} seconds"
+                    ))
+                }
+            };
+            let idle_timeout = seconds("--idle-timeout", idle_timeout, 86_400.0)?;
+            let send_timeout = seconds("--send-timeout", send_timeout, 3_600.0)?;
             if !(256..=64 * 1024 * 1024).contains(&max_message_bytes) {
                 bail!("--max-message-bytes {max_message_bytes} is out of range; allowed: 256..=67108864");
             }
+            let level = if quiet {
+                log_level.min(serve::log::Level::Warn)
+            } else {
+                log_level
+            };
+            let log = serve::log::Log::stderr(level, log_format);
             let config = serve::ServeConfig {
                 max_sessions,
-                idle_timeout: std::time::Duration::from_secs_f64(idle_timeout),
+                idle_timeout,
+                send_timeout,
                 max_message_bytes,
-                log_sessions: !quiet,
+                log: log.clone(),
             };
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(async {
@@ -807,11 +836,15 @@ fn run() -> anyhow::Result<ExitCode> {
                     .await
                     .with_context(|| format!("cannot bind {host}:{port}"))?;
                 let addr = listener.local_addr()?;
-                eprintln!(
-                    "chaosops serve: listening on http://{addr} (WebSocket sessions at ws://{addr}/ws); Ctrl-C stops"
+                log.log(
+                    serve::log::Level::Info,
+                    &format!("chaosops serve: listening on http://{addr} (WebSocket sessions at ws://{addr}/ws); Ctrl-C stops"),
+                    &[],
                 );
-                serve::serve(listener, registry, config, shutdown_signal()).await?;
-                eprintln!("chaosops serve: stopped");
+                serve::serve(listener, registry, config, shutdown_signal(log.clone())).await?;
+                log.log(serve::log::Level::Info, "chaosops serve: stopped", &[]);
+                // Give the log thread a moment to write the last lines.
+                std::thread::sleep(std::time::Duration::from_millis(50));
                 anyhow::Ok(())
             })?;
             Ok(ExitCode::SUCCESS)
@@ -848,7 +881,7 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+async fn shutdown_signal(log: serve::log::Log) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -867,7 +900,11 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
-    eprintln!("chaosops serve: shutting down");
+    log.log(
+        serve::log::Level::Info,
+        "chaosops serve: shutting down",
+        &[],
+    );
 }
 
 /// Resolves a policy name and, for `llm`, checks its endpoint answers.

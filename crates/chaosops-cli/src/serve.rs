@@ -2,6 +2,7 @@
 //! stateless HTTP endpoints of OpenEnv's simulation mode), on axum and tokio.
 
 mod load;
+pub mod log;
 pub mod session;
 
 pub use load::{run as load_test, LoadReport};
@@ -25,20 +26,24 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use self::log::{Level, Log};
 use self::session::{code, environment, error, Reply, ResetData, Session};
 use chaosops_model::ObservationData;
 
 /// Server limits and behaviour.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServeConfig {
     /// Concurrent WebSocket sessions allowed; one more gets `CAPACITY_REACHED` and is closed.
     pub max_sessions: usize,
     /// A session that sends nothing for this long is closed.
     pub idle_timeout: Duration,
+    /// A reply the client has not taken within this long closes its session (a client
+    /// that stopped reading must not hold a slot).
+    pub send_timeout: Duration,
     /// Largest message (WebSocket text or HTTP body) handled; larger ones get an error.
     pub max_message_bytes: usize,
-    /// Log one line per session start and end to standard error.
-    pub log_sessions: bool,
+    /// Where session starts and ends, refusals and the server's own events go.
+    pub log: Log,
 }
 
 impl Default for ServeConfig {
@@ -46,8 +51,9 @@ impl Default for ServeConfig {
         ServeConfig {
             max_sessions: 256,
             idle_timeout: Duration::from_secs(300),
+            send_timeout: Duration::from_secs(10),
             max_message_bytes: 64 * 1024,
-            log_sessions: true,
+            log: Log::off(),
         }
     }
 }
@@ -78,19 +84,39 @@ struct SessionGuard {
 impl Drop for SessionGuard {
     fn drop(&mut self) {
         let left = self.app.active.fetch_sub(1, Ordering::SeqCst) - 1;
-        if self.app.config.log_sessions {
-            eprintln!(
-                "session {} from {} ended ({}) after {} step(s); {left} active",
-                self.id,
-                self.peer,
-                if std::thread::panicking() {
-                    "panicked"
-                } else {
-                    self.reason
-                },
-                self.steps
-            );
-        }
+        let reason = if std::thread::panicking() {
+            "panicked"
+        } else {
+            self.reason
+        };
+        self.app.config.log.log(
+            Level::Info,
+            "session ended",
+            &[
+                ("session", self.id.into()),
+                ("peer", self.peer.to_string().into()),
+                ("reason", reason.into()),
+                ("steps", self.steps.into()),
+                ("active", left.into()),
+            ],
+        );
+    }
+}
+
+/// Why a reply could not be sent.
+enum SendFailed {
+    /// The connection failed or the client closed it.
+    Gone,
+    /// The client took nothing for the whole send timeout.
+    Stalled,
+}
+
+/// Sends `message`, giving up after the send timeout.
+async fn send(app: &App, socket: &mut WebSocket, message: Message) -> Result<(), SendFailed> {
+    match tokio::time::timeout(app.config.send_timeout, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(SendFailed::Gone),
+        Err(_) => Err(SendFailed::Stalled),
     }
 }
 
@@ -205,17 +231,21 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
             "the server is at its limit of {} concurrent sessions (--max-sessions); try again later",
             app.config.max_sessions
         );
-        let _ = socket
-            .send(Message::Text(
-                error(code::CAPACITY_REACHED, &message).into(),
-            ))
-            .await;
-        close(&mut socket, close_code::AGAIN, "server full").await;
+        let reply = Message::Text(error(code::CAPACITY_REACHED, &message).into());
+        if send(&app, &mut socket, reply).await.is_ok() {
+            close(&app, &mut socket, close_code::AGAIN, "server full").await;
+        }
         return;
     }
-    if app.config.log_sessions {
-        eprintln!("session {id} from {peer} started; {active} active");
-    }
+    app.config.log.log(
+        Level::Info,
+        "session started",
+        &[
+            ("session", id.into()),
+            ("peer", peer.to_string().into()),
+            ("active", active.into()),
+        ],
+    );
     let mut shutdown = app.shutdown.clone();
     let mut session = Session::new(app.registry, app.config.max_message_bytes);
     let mut close_with = (close_code::NORMAL, "bye");
@@ -225,7 +255,10 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
             _ = stopped(&mut shutdown) => {
                 guard.reason = "server shutting down";
                 close_with = (close_code::AWAY, "server shutting down");
-                let _ = socket.send(Message::Text(error(code::SESSION_ERROR, "the server is shutting down").into())).await;
+                let reply = Message::Text(error(code::SESSION_ERROR, "the server is shutting down").into());
+                if send(&app, &mut socket, reply).await.is_err() {
+                    return;
+                }
                 break;
             }
         };
@@ -237,9 +270,10 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
                     "no message for {} s; closing the session",
                     app.config.idle_timeout.as_secs_f64()
                 );
-                let _ = socket
-                    .send(Message::Text(error(code::SESSION_ERROR, &message).into()))
-                    .await;
+                let reply = Message::Text(error(code::SESSION_ERROR, &message).into());
+                if send(&app, &mut socket, reply).await.is_err() {
+                    return;
+                }
                 break;
             }
             Ok(None) | Ok(Some(Ok(Message::Close(_)))) => break,
@@ -253,19 +287,23 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
                 Ok(text) => text.into(),
                 Err(_) => {
                     let reply = error(code::INVALID_JSON, "binary message is not UTF-8 text");
-                    if socket.send(Message::Text(reply.into())).await.is_err() {
-                        break;
+                    match send(&app, &mut socket, Message::Text(reply.into())).await {
+                        Ok(()) => continue,
+                        Err(failed) => {
+                            guard.reason = stalled_or_gone(&app, &failed, id);
+                            return;
+                        }
                     }
-                    continue;
                 }
             },
         };
         match session.handle(text.as_str()) {
             Reply::Send(reply) => {
                 guard.steps = session.steps();
-                if socket.send(Message::Text(reply.into())).await.is_err() {
-                    guard.reason = "client went away";
-                    break;
+                if let Err(failed) = send(&app, &mut socket, Message::Text(reply.into())).await {
+                    guard.reason = stalled_or_gone(&app, &failed, id);
+                    // A stalled client gets no close handshake: the connection is dropped.
+                    return;
                 }
             }
             Reply::Close => {
@@ -275,16 +313,37 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
         }
     }
     guard.steps = session.steps();
-    close(&mut socket, close_with.0, close_with.1).await;
+    close(&app, &mut socket, close_with.0, close_with.1).await;
 }
 
-/// Sends a close frame; the peer may already be gone.
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+/// The reason a session ends when a send failed; a stalled client is logged.
+fn stalled_or_gone(app: &App, failed: &SendFailed, id: u64) -> &'static str {
+    match failed {
+        SendFailed::Gone => "client went away",
+        SendFailed::Stalled => {
+            app.config.log.log(
+                Level::Warn,
+                "closing a session whose client stopped reading",
+                &[
+                    ("session", id.into()),
+                    (
+                        "send_timeout_s",
+                        app.config.send_timeout.as_secs_f64().into(),
+                    ),
+                ],
+            );
+            "client stopped reading"
+        }
+    }
+}
+
+/// Sends a close frame; the peer may already be gone or stalled.
+async fn close(app: &App, socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = send(app, socket, Message::Close(Some(frame))).await;
 }
 
 /// Resolves once the shutdown flag is set; never when its sender is gone without setting it.

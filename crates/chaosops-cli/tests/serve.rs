@@ -39,7 +39,6 @@ impl Server {
 
     async fn quiet() -> Server {
         Server::start(ServeConfig {
-            log_sessions: false,
             ..ServeConfig::default()
         })
         .await
@@ -133,7 +132,6 @@ async fn an_oracle_episode_of_every_failure_type() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_is_reported_and_the_session_stays_usable() {
     let server = Server::start(ServeConfig {
-        log_sessions: false,
         max_message_bytes: 2048,
         ..ServeConfig::default()
     })
@@ -315,10 +313,10 @@ async fn two_sessions_with_the_same_seed_and_actions_agree() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_sessions_idle_time_and_frame_size() {
     let server = Server::start(ServeConfig {
-        log_sessions: false,
         max_sessions: 2,
         idle_timeout: Duration::from_millis(1500),
         max_message_bytes: 1024,
+        ..ServeConfig::default()
     })
     .await;
     let mut a = server.connect().await;
@@ -461,4 +459,122 @@ async fn shutdown_ends_open_sessions() {
     let notice = recv(&mut ws).await.expect("a shutdown notice");
     assert_eq!(notice["data"]["code"], "SESSION_ERROR");
     assert!(recv(&mut ws).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_loses_its_slot() {
+    let server = Server::start(ServeConfig {
+        max_sessions: 1,
+        idle_timeout: Duration::from_secs(2),
+        send_timeout: Duration::from_secs(1),
+        ..ServeConfig::default()
+    })
+    .await;
+    let mut stalled = server.connect().await;
+    call_json(&mut stalled, reset_msg("cascade", 1, "hard", 25)).await;
+    // Thousands of requests whose replies are never read: the server's sends back up.
+    let flood = tokio::spawn(async move {
+        for _ in 0..20_000 {
+            if stalled
+                .feed(Message::Text(r#"{"type": "state"}"#.into()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let _ = stalled.flush().await;
+        // Keep the connection open without reading.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(stalled);
+    });
+    let started = std::time::Instant::now();
+    let got_in = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the stalled client still holds the only slot"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let mut ws = server.connect().await;
+        let _ = ws
+            .send(Message::Text(
+                reset_msg("db_deadlock", 2, "easy", 5).to_string().into(),
+            ))
+            .await;
+        match recv(&mut ws).await {
+            Some(reply) if reply["type"] == "observation" => break reply,
+            _ => continue,
+        }
+    };
+    assert_eq!(got_in["data"]["done"], false);
+    flood.abort();
+    server.stop().await;
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET /health on `port`, or None when nothing answers within a second.
+async fn health(port: u16) -> Option<u16> {
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    tokio::time::timeout(Duration::from_secs(1), async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).await.ok()?;
+        text.get(9..12)?.parse().ok()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stderr_nobody_reads_or_that_is_closed_neither_blocks_nor_kills_the_server() {
+    for closed in [false, true] {
+        let port = free_port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
+            .args(["serve", "--port", &port.to_string(), "--idle-timeout", "5"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Either nobody ever reads the pipe, or its read end is closed at once.
+        let mut stderr = child.stderr.take();
+        if closed {
+            stderr = None;
+        }
+        let mut up = false;
+        for _ in 0..100 {
+            if health(port).await == Some(200) {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(up, "the server did not start");
+        // Two log lines per session, far more than a pipe holds (64 KiB).
+        for seed in 0..1200u64 {
+            let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"))
+                .await
+                .unwrap_or_else(|e| panic!("session {seed} (closed: {closed}): {e}"));
+            if seed % 100 == 0 {
+                call_json(&mut ws, reset_msg("db_deadlock", seed, "easy", 5)).await;
+            }
+            let _ = ws.close(None).await;
+        }
+        assert_eq!(health(port).await, Some(200), "closed stderr: {closed}");
+        assert!(child.try_wait().unwrap().is_none(), "the server exited");
+        let _ = child.kill();
+        let _ = child.wait();
+        drop(stderr);
+    }
 }
