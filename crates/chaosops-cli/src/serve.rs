@@ -58,9 +58,21 @@ impl Default for ServeConfig {
     }
 }
 
-/// Transport frames above `max_message_bytes` times this are dropped with the connection
-/// (close code 1009) instead of being read and refused.
-const HARD_LIMIT_FACTOR: usize = 16;
+/// Each session's transport read and write buffers: messages are small (a step is a few
+/// hundred bytes), and a session holds its buffers for its whole life.
+const SOCKET_BUFFER_BYTES: usize = 16 * 1024;
+
+/// Close codes of RFC 6455 section 7.4.1 the server uses beyond axum's named ones.
+mod close_codes {
+    /// The peer broke the protocol (an unmasked client frame, a bad opcode...).
+    pub const PROTOCOL: u16 = 1002;
+    /// A text message that is not UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
+    /// The client broke the server's policy (it stayed silent past the idle timeout).
+    pub const POLICY: u16 = 1008;
+    /// A message over `--max-message-bytes`.
+    pub const TOO_BIG: u16 = 1009;
+}
 
 struct App {
     registry: &'static Registry,
@@ -205,13 +217,14 @@ async fn ws(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let hard_limit = app
-        .config
-        .max_message_bytes
-        .saturating_mul(HARD_LIMIT_FACTOR);
+    // A message over the limit is refused as its header arrives, not read first.
+    let limit = app.config.max_message_bytes;
     upgrade
-        .max_message_size(hard_limit)
-        .max_frame_size(hard_limit)
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
+        .max_write_buffer_size(SOCKET_BUFFER_BYTES.max(limit) * 4)
         .on_upgrade(move |socket| run_session(app, socket, peer))
 }
 
@@ -249,6 +262,7 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
     let mut shutdown = app.shutdown.clone();
     let mut session = Session::new(app.registry, app.config.max_message_bytes);
     let mut close_with = (close_code::NORMAL, "bye");
+    let mut refused_frame = false;
     loop {
         let incoming = tokio::select! {
             incoming = tokio::time::timeout(app.config.idle_timeout, socket.recv()) => incoming,
@@ -265,7 +279,7 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
         let text = match incoming {
             Err(_) => {
                 guard.reason = "idle timeout";
-                close_with = (close_code::NORMAL, "idle timeout");
+                close_with = (close_codes::POLICY, "idle timeout");
                 let message = format!(
                     "no message for {} s; closing the session",
                     app.config.idle_timeout.as_secs_f64()
@@ -276,9 +290,32 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
                 }
                 break;
             }
-            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => break,
-            Ok(Some(Err(_))) => {
-                guard.reason = "transport error or frame over the hard limit";
+            // The client left without a close handshake: nothing to answer.
+            Ok(None) => return,
+            Ok(Some(Ok(Message::Close(_)))) => break,
+            Ok(Some(Err(e))) => {
+                let Some((code, reason, why)) = refusal(e) else {
+                    guard.reason = "connection failed";
+                    return;
+                };
+                guard.reason = why;
+                refused_frame = true;
+                app.config.log.log(
+                    Level::Debug,
+                    "closing a session for a protocol error",
+                    &[("session", id.into()), ("reason", why.into())],
+                );
+                if code == close_codes::TOO_BIG {
+                    let message = format!(
+                        "a message is over the limit of {} bytes (--max-message-bytes); closing the session",
+                        app.config.max_message_bytes
+                    );
+                    let reply = Message::Text(error(code::VALIDATION_ERROR, &message).into());
+                    if send(&app, &mut socket, reply).await.is_err() {
+                        return;
+                    }
+                }
+                close_with = (code, reason);
                 break;
             }
             Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
@@ -314,6 +351,48 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
     }
     guard.steps = session.steps();
     close(&app, &mut socket, close_with.0, close_with.1).await;
+    linger(socket, refused_frame).await;
+}
+
+/// After the server's close frame: reads until the client's close frame or the end of the
+/// stream, for at most a second. After a refused frame (`unread`: the rest of it may still
+/// be in the socket) the stream cannot be read any more, so that second is waited out
+/// before the connection is dropped: closing a connection with unread data resets it, and
+/// a reset can lose the close frame the client has not read yet.
+async fn linger(mut socket: WebSocket, unread: bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        match tokio::time::timeout_at(deadline, socket.recv()).await {
+            Ok(Some(Ok(Message::Close(_)))) | Err(_) => return,
+            Ok(Some(Ok(_))) => continue,
+            Ok(None) | Ok(Some(Err(_))) => {
+                if unread {
+                    tokio::time::sleep_until(deadline).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// The close code, close reason and log reason of a transport error the client caused;
+/// `None` when the connection itself failed (nothing more can be sent).
+fn refusal(e: axum::Error) -> Option<(u16, &'static str, &'static str)> {
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = e.into_inner();
+    match inner.downcast_ref::<WsError>()? {
+        // The client dropped the connection: nothing to tell it.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        WsError::Capacity(_) => Some((close_codes::TOO_BIG, "message too big", "message too big")),
+        WsError::Utf8(_) => Some((
+            close_codes::INVALID_DATA,
+            "text is not UTF-8",
+            "text frame not UTF-8",
+        )),
+        WsError::Protocol(_) => Some((close_codes::PROTOCOL, "protocol error", "protocol error")),
+        _ => None,
+    }
 }
 
 /// The reason a session ends when a send failed; a stalled client is logged.

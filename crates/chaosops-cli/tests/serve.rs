@@ -74,6 +74,20 @@ async fn recv(ws: &mut Ws) -> Option<Value> {
     }
 }
 
+/// Reads until the close frame; its code, or None when the connection just ended.
+async fn close_code(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a close in time")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            None | Some(Err(_)) => return None,
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
 async fn call(ws: &mut Ws, message: &str) -> Value {
     ws.send(Message::Text(message.into())).await.unwrap();
     recv(ws).await.expect("a reply")
@@ -132,7 +146,7 @@ async fn an_oracle_episode_of_every_failure_type() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_is_reported_and_the_session_stays_usable() {
     let server = Server::start(ServeConfig {
-        max_message_bytes: 2048,
+        max_message_bytes: 4096,
         ..ServeConfig::default()
     })
     .await;
@@ -174,7 +188,7 @@ async fn every_error_is_reported_and_the_session_stays_usable() {
         (r#"{"type": "step", "data": {"target": "db"}}"#.to_owned(), "VALIDATION_ERROR", "missing field `action_type`"),
         (r#"{"type": "step", "data": {"action_type": "scale", "target": ["db"]}}"#.to_owned(), "VALIDATION_ERROR", "invalid type"),
         (r#"{"type": "step", "data": {"action_type": "scale", "target": "db", "args": {"replicas": 5000}}}"#.to_owned(), "VALIDATION_ERROR", "args.replicas 5000 is out of range"),
-        (format!(r#"{{"type": "step", "data": {{"action_type": "communicate", "args": {{"message": "{}"}}}}}}"#, "z".repeat(3000)), "VALIDATION_ERROR", "the limit is 2048"),
+        (format!(r#"{{"type": "step", "data": {{"action_type": "communicate", "args": {{"message": "{}"}}}}}}"#, "z".repeat(2100)), "VALIDATION_ERROR", "args.message is 2100 bytes long; the limit is 2048"),
         (r#"{"type": "reset", "data": {"failure_type": "bogus"}}"#.to_owned(), "VALIDATION_ERROR", "unknown failure type \"bogus\""),
     ];
     for (input, code, part) in &during {
@@ -354,10 +368,28 @@ async fn limits_sessions_idle_time_and_frame_size() {
         "p".repeat(40_000)
     );
     let _ = big.send(Message::Text(huge.into())).await;
-    assert!(recv(&mut big).await.is_none());
-    let mut fresh = server.connect().await;
-    let ok = call_json(&mut fresh, reset_msg("db_deadlock", 3, "easy", 5)).await;
-    assert_eq!(ok["type"], "observation");
+    let refused = recv(&mut big).await.expect("an error before the close");
+    assert!(
+        refused["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit of 1024 bytes"),
+        "{refused}"
+    );
+    assert_eq!(close_code(&mut big).await, Some(1009));
+    drop(big);
+    // The refused session lingers at most a second (so its close frame is read before
+    // the connection goes); then its slot is free again.
+    let started = std::time::Instant::now();
+    loop {
+        let mut fresh = server.connect().await;
+        let reply = call_json(&mut fresh, reset_msg("db_deadlock", 3, "easy", 5)).await;
+        if reply["type"] == "observation" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "{reply}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     server.stop().await;
 }
 
@@ -577,4 +609,109 @@ async fn a_stderr_nobody_reads_or_that_is_closed_neither_blocks_nor_kills_the_se
         let _ = child.wait();
         drop(stderr);
     }
+}
+
+/// A WebSocket handshake on a raw TCP stream, so that frames the client library would
+/// never send can be sent.
+async fn raw_session(addr: SocketAddr) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    stream
+}
+
+/// A client frame: FIN, `opcode`, masked (with a zero mask, so the payload is as given)
+/// unless `masked` is false.
+fn frame(opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mut f = vec![
+        0x80 | opcode,
+        payload.len() as u8 | if masked { 0x80 } else { 0 },
+    ];
+    if masked {
+        f.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    f.extend_from_slice(payload);
+    f
+}
+
+/// Reads server frames until a close frame; returns its code.
+async fn raw_close_code(stream: &mut tokio::net::TcpStream) -> Option<u16> {
+    let read = async {
+        loop {
+            let mut head = [0u8; 2];
+            stream.read_exact(&mut head).await.ok()?;
+            let mut len = u64::from(head[1] & 0x7f);
+            if len == 126 {
+                let mut l = [0u8; 2];
+                stream.read_exact(&mut l).await.ok()?;
+                len = u64::from(u16::from_be_bytes(l));
+            } else if len == 127 {
+                let mut l = [0u8; 8];
+                stream.read_exact(&mut l).await.ok()?;
+                len = u64::from_be_bytes(l);
+            }
+            let mut payload = vec![0u8; len as usize];
+            stream.read_exact(&mut payload).await.ok()?;
+            if head[0] & 0x0f == 0x8 {
+                return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .expect("a close in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_errors_close_with_the_rfc_codes() {
+    let server = Server::start(ServeConfig {
+        max_message_bytes: 2048,
+        ..ServeConfig::default()
+    })
+    .await;
+    // Text that is not UTF-8: 1007.
+    let mut s = raw_session(server.addr).await;
+    s.write_all(&frame(0x1, &[0x7b, 0xff, 0xfe, 0x7d], true))
+        .await
+        .unwrap();
+    assert_eq!(raw_close_code(&mut s).await, Some(1007));
+    // An unmasked client frame: 1002.
+    let mut s = raw_session(server.addr).await;
+    s.write_all(&frame(0x1, br#"{"type": "state"}"#, false))
+        .await
+        .unwrap();
+    assert_eq!(raw_close_code(&mut s).await, Some(1002));
+    // A reserved opcode: 1002.
+    let mut s = raw_session(server.addr).await;
+    s.write_all(&frame(0x3, b"x", true)).await.unwrap();
+    assert_eq!(raw_close_code(&mut s).await, Some(1002));
+    // A message over the limit, even slightly: an error, then 1009.
+    let mut ws = server.connect().await;
+    let long = format!(r#"{{"type": "state", "pad": "{}"}}"#, "p".repeat(2100));
+    ws.send(Message::Text(long.into())).await.unwrap();
+    let refused = recv(&mut ws).await.expect("an error first");
+    assert_eq!(refused["data"]["code"], "VALIDATION_ERROR");
+    assert_eq!(close_code(&mut ws).await, Some(1009));
+    // The server is still there for everyone else.
+    let mut ok = server.connect().await;
+    assert_eq!(
+        call_json(&mut ok, reset_msg("db_deadlock", 1, "easy", 5)).await["type"],
+        "observation"
+    );
+    server.stop().await;
 }
