@@ -378,6 +378,20 @@ enum Command {
         /// Largest message handled, in bytes; larger ones are refused with an error.
         #[arg(long, default_value_t = 65_536)]
         max_message_bytes: usize,
+        /// Open HTTP connections at most; more clients wait in the listen queue.
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
+        /// Seconds a client has to send a request's headers; also how long an idle
+        /// keep-alive connection is kept (0.1..=3600).
+        #[arg(long, default_value_t = 10.0)]
+        header_timeout: f64,
+        /// Seconds a client has to send a request's body (0.1..=3600).
+        #[arg(long, default_value_t = 10.0)]
+        body_timeout: f64,
+        /// On Ctrl-C or SIGTERM, seconds sessions and requests get to finish before the
+        /// server stops anyway (0.1..=3600); a second signal stops it at once.
+        #[arg(long, default_value_t = 5.0)]
+        shutdown_timeout: f64,
         /// What to log on standard error: off, error, warn, info (session starts and ends)
         /// or debug. Logging never blocks the server: when stderr is not read, lines are
         /// dropped.
@@ -796,6 +810,10 @@ fn run() -> anyhow::Result<ExitCode> {
             idle_timeout,
             send_timeout,
             max_message_bytes,
+            max_connections,
+            header_timeout,
+            body_timeout,
+            shutdown_timeout,
             log_level,
             log_format,
             quiet,
@@ -814,6 +832,12 @@ fn run() -> anyhow::Result<ExitCode> {
             };
             let idle_timeout = seconds("--idle-timeout", idle_timeout, 86_400.0)?;
             let send_timeout = seconds("--send-timeout", send_timeout, 3_600.0)?;
+            let header_timeout = seconds("--header-timeout", header_timeout, 3_600.0)?;
+            let body_timeout = seconds("--body-timeout", body_timeout, 3_600.0)?;
+            let shutdown_timeout = seconds("--shutdown-timeout", shutdown_timeout, 3_600.0)?;
+            if !(1..=1_000_000).contains(&max_connections) {
+                bail!("--max-connections {max_connections} is out of range; allowed: 1..=1000000");
+            }
             if !(256..=64 * 1024 * 1024).contains(&max_message_bytes) {
                 bail!("--max-message-bytes {max_message_bytes} is out of range; allowed: 256..=67108864");
             }
@@ -828,6 +852,10 @@ fn run() -> anyhow::Result<ExitCode> {
                 idle_timeout,
                 send_timeout,
                 max_message_bytes,
+                max_connections,
+                header_timeout,
+                body_timeout,
+                shutdown_timeout,
                 log: log.clone(),
             };
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -905,6 +933,32 @@ async fn shutdown_signal(log: serve::log::Log) {
         "chaosops serve: shutting down",
         &[],
     );
+    // A second signal does not wait for anyone.
+    let second = log.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        second.log(
+            serve::log::Level::Warn,
+            "chaosops serve: second signal; stopping now",
+            &[],
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::process::exit(130);
+    });
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            log.log(
+                serve::log::Level::Warn,
+                "chaosops serve: second signal; stopping now",
+                &[],
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::process::exit(143);
+        }
+    });
 }
 
 /// Resolves a policy name and, for `llm`, checks its endpoint answers.

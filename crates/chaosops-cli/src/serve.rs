@@ -42,6 +42,17 @@ pub struct ServeConfig {
     pub send_timeout: Duration,
     /// Largest message (WebSocket text or HTTP body) handled; larger ones get an error.
     pub max_message_bytes: usize,
+    /// Open HTTP connections at most (WebSocket sessions count until their upgrade);
+    /// further clients wait in the listen queue.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, and that an idle keep-alive
+    /// connection is kept.
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's body.
+    pub body_timeout: Duration,
+    /// After a shutdown signal, how long sessions and requests in flight get to finish
+    /// before the server stops anyway.
+    pub shutdown_timeout: Duration,
     /// Where session starts and ends, refusals and the server's own events go.
     pub log: Log,
 }
@@ -53,6 +64,10 @@ impl Default for ServeConfig {
             idle_timeout: Duration::from_secs(300),
             send_timeout: Duration::from_secs(10),
             max_message_bytes: 64 * 1024,
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(5),
             log: Log::off(),
         }
     }
@@ -138,6 +153,14 @@ pub fn router(
     config: ServeConfig,
     shutdown: watch::Receiver<bool>,
 ) -> Router {
+    routes(app(registry, config, shutdown))
+}
+
+fn app(
+    registry: &'static Registry,
+    config: ServeConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Arc<App> {
     let schema = json!({
         "action": crate::schema::action(registry),
         "observation": crate::schema::observation(),
@@ -152,8 +175,7 @@ pub fn router(
         "documentation_url": null,
         "readme_content": null,
     });
-    let body_limit = config.max_message_bytes;
-    let app = Arc::new(App {
+    Arc::new(App {
         registry,
         config,
         active: AtomicUsize::new(0),
@@ -161,7 +183,10 @@ pub fn router(
         shutdown,
         schema: Bytes::from(schema.to_string()),
         metadata: Bytes::from(metadata.to_string()),
-    });
+    })
+}
+
+fn routes(app: Arc<App>) -> Router {
     Router::new()
         .route("/ws", get(ws))
         .route(
@@ -180,15 +205,28 @@ pub fn router(
                 json_response(StatusCode::OK, app.metadata.clone())
             }),
         )
+        .route("/ready", get(ready))
         .route("/state", get(http_state))
         .route("/reset", post(http_reset))
         .route("/step", post(http_step))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .fallback(|| async {
+            json_response(
+                StatusCode::NOT_FOUND,
+                Bytes::from(json!({"detail": "no such endpoint"}).to_string()),
+            )
+        })
+        // Bodies are read by the handlers, within the size limit and the body timeout.
+        .layer(DefaultBodyLimit::disable())
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .with_state(app)
 }
 
-/// Serves on `listener` until `shutdown` resolves, then ends every session and returns.
+/// Serves on `listener` until `shutdown` resolves, then tells every session, lets sessions
+/// and requests in flight finish for at most `shutdown_timeout`, and returns.
+///
+/// Each connection is served by hyper with a header read timeout (which also ends idle
+/// keep-alive connections) and at most `max_connections` are open at once; a connection
+/// over the cap waits in the listen queue rather than taking a file descriptor.
 pub async fn serve(
     listener: TcpListener,
     registry: &'static Registry,
@@ -196,16 +234,107 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (tx, rx) = watch::channel(false);
-    let app = router(registry, config, rx);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = tx.send(true);
+    let app = app(registry, config.clone(), rx.clone());
+    let router = routes(app.clone());
+    let permits = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a moment instead of spinning.
+                    config.log.log(Level::Error, "accept failed", &[("error", e.to_string().into())]);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let mut stop = rx.clone();
+        let header_timeout = config.header_timeout;
+        connections.spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    let mut router = router.clone();
+                    async move { tower::Service::call(&mut router, request).await }
+                },
+            );
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(64 * 1024);
+            let connection = builder
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stopped(&mut stop) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    config.log.log(
+        Level::Info,
+        "stopped accepting; ending sessions",
+        &[("sessions", app.active.load(Ordering::SeqCst).into())],
+    );
+    let _ = tx.send(true);
+    let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+    let finished = tokio::time::timeout_at(deadline, async {
+        while connections.join_next().await.is_some() {}
+        while app.active.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     })
-    .await
+    .await;
+    if finished.is_err() {
+        config.log.log(
+            Level::Warn,
+            "shutdown deadline reached; dropping what is left",
+            &[
+                ("sessions", app.active.load(Ordering::SeqCst).into()),
+                ("connections", connections.len().into()),
+            ],
+        );
+    }
+    connections.abort_all();
+    Ok(())
+}
+
+/// `GET /ready`: 200 while sessions can be opened; 503 at capacity or shutting down.
+async fn ready(State(app): State<Arc<App>>) -> Response {
+    let active = app.active.load(Ordering::SeqCst);
+    let (status, state) = if *app.shutdown.borrow() {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+    } else if active >= app.config.max_sessions {
+        (StatusCode::SERVICE_UNAVAILABLE, "at capacity")
+    } else {
+        (StatusCode::OK, "ready")
+    };
+    json_response(
+        status,
+        Bytes::from(
+            json!({"status": state, "sessions": active, "max_sessions": app.config.max_sessions})
+                .to_string(),
+        ),
+    )
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response {
@@ -440,10 +569,62 @@ fn unprocessable(message: &str) -> Response {
     )
 }
 
+/// Reads a request's body within the size limit and the body timeout; refuses bodies that
+/// are not declared JSON. Every refusal is a JSON `{"detail"}` with its status.
+async fn read_body(app: &App, request: axum::extract::Request) -> Result<Bytes, Response> {
+    let refuse = |status: StatusCode, message: String| {
+        json_response(status, Bytes::from(json!({"detail": message}).to_string()))
+    };
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("(not text)").to_owned());
+    let limit = app.config.max_message_bytes;
+    let read = axum::body::to_bytes(request.into_body(), limit);
+    let body = match tokio::time::timeout(app.config.body_timeout, read).await {
+        Err(_) => {
+            return Err(refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} s",
+                    app.config.body_timeout.as_secs_f64()
+                ),
+            ))
+        }
+        Ok(Err(_)) => {
+            return Err(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the request body is over the limit of {limit} bytes (--max-message-bytes)"
+                ),
+            ))
+        }
+        Ok(Ok(body)) => body,
+    };
+    let json = content_type.as_deref().is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !body.iter().all(u8::is_ascii_whitespace) && !json {
+        return Err(refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "the body must be JSON with Content-Type: application/json, not {}",
+                content_type.as_deref().unwrap_or("no Content-Type")
+            ),
+        ));
+    }
+    Ok(body)
+}
+
 /// Parses a JSON body; an empty body is the default value.
 fn parse_body<'a, T: Deserialize<'a> + Default>(body: &'a [u8]) -> Result<T, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
+    }
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err("invalid request body: expected a JSON object".to_owned());
     }
     serde_json::from_slice(body).map_err(|e| format!("invalid request body: {e}"))
 }
@@ -460,7 +641,11 @@ async fn http_state(State(app): State<Arc<App>>) -> Response {
 }
 
 /// `POST /reset`: a fresh environment reset with the body's parameters; nothing is kept.
-async fn http_reset(State(app): State<Arc<App>>, body: Bytes) -> Response {
+async fn http_reset(State(app): State<Arc<App>>, request: axum::extract::Request) -> Response {
+    let body = match read_body(&app, request).await {
+        Ok(b) => b,
+        Err(refused) => return refused,
+    };
     let data: ResetData = match parse_body(&body) {
         Ok(d) => d,
         Err(message) => return unprocessable(&message),
@@ -486,7 +671,11 @@ struct StepBody {
 
 /// `POST /step`: a fresh environment (reset with any reset parameters in the body) takes the
 /// one action; nothing is kept. Episodes need the WebSocket.
-async fn http_step(State(app): State<Arc<App>>, body: Bytes) -> Response {
+async fn http_step(State(app): State<Arc<App>>, request: axum::extract::Request) -> Response {
+    let body = match read_body(&app, request).await {
+        Ok(b) => b,
+        Err(refused) => return refused,
+    };
     let body: StepBody = match parse_body(&body) {
         Ok(b) => b,
         Err(message) => return unprocessable(&message),

@@ -715,3 +715,207 @@ async fn protocol_errors_close_with_the_rfc_codes() {
     );
     server.stop().await;
 }
+
+/// Sends `text` on a new connection and returns the connection.
+async fn raw(addr: SocketAddr, text: &str) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(text.as_bytes()).await.unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection (within `within`); what it sent.
+async fn until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> String {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(within, stream.read_to_end(&mut got)).await;
+    assert!(read.is_ok(), "the server kept the connection open");
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_connections_are_bounded_in_number_and_time() {
+    let server = Server::start(ServeConfig {
+        max_connections: 8,
+        header_timeout: Duration::from_millis(500),
+        body_timeout: Duration::from_millis(500),
+        max_message_bytes: 1024,
+        ..ServeConfig::default()
+    })
+    .await;
+    let addr = server.addr;
+    // Partial headers from more clients than the cap: each is cut off, and /health is
+    // answered once they are.
+    let mut slow = Vec::new();
+    for _ in 0..12 {
+        slow.push(raw(addr, "GET /health HTTP/1.1\r\nHost: x\r\n").await);
+    }
+    let started = std::time::Instant::now();
+    let (status, body) = http(addr, "GET", "/health", "").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("healthy")));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    for s in &mut slow {
+        until_closed(s, Duration::from_secs(3)).await;
+    }
+    // A body that never arrives: 408, as JSON.
+    let mut partial = raw(
+        addr,
+        "POST /reset HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"seed\"",
+    )
+    .await;
+    let reply = until_closed(&mut partial, Duration::from_secs(3)).await;
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(
+        reply.contains(r#""detail":"the request body did not arrive within 0.5 s""#),
+        "{reply}"
+    );
+    // An idle keep-alive connection is closed after the header timeout.
+    let mut idle = raw(addr, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let reply = until_closed(&mut idle, Duration::from_secs(3)).await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    // Too big, and not JSON: refused as JSON.
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/reset",
+        &format!(r#"{{"pad": "{}"}}"#, "p".repeat(2000)),
+    )
+    .await;
+    assert_eq!(status, 413);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit of 1024 bytes"),
+        "{body}"
+    );
+    let mut plain = raw(
+        addr,
+        "POST /reset HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    )
+    .await;
+    let reply = until_closed(&mut plain, Duration::from_secs(3)).await;
+    assert!(reply.starts_with("HTTP/1.1 415"), "{reply}");
+    assert!(
+        reply.contains("Content-Type: application/json, not text/plain"),
+        "{reply}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_tells_every_session_and_does_not_wait_for_a_stalled_request() {
+    let server = Server::start(ServeConfig {
+        max_sessions: 512,
+        shutdown_timeout: Duration::from_secs(2),
+        ..ServeConfig::default()
+    })
+    .await;
+    let mut sessions = Vec::new();
+    for seed in 0..128u64 {
+        let mut ws = server.connect().await;
+        call_json(&mut ws, reset_msg("db_deadlock", seed, "easy", 5)).await;
+        sessions.push(ws);
+    }
+    // A request whose headers never end, and /ready while the server runs.
+    let _stalled = raw(server.addr, "POST /step HTTP/1.1\r\nHost: x\r\n").await;
+    let (status, ready) = http(server.addr, "GET", "/ready", "").await;
+    assert_eq!((status, ready["status"].as_str()), (200, Some("ready")));
+    // The stalled request cannot hold the server past the shutdown deadline (2 s).
+    let started = std::time::Instant::now();
+    server.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    for (i, ws) in sessions.iter_mut().enumerate() {
+        let notice = recv(ws)
+            .await
+            .unwrap_or_else(|| panic!("session {i} got a bare EOF"));
+        assert_eq!(notice["data"]["code"], "SESSION_ERROR", "session {i}");
+        assert_eq!(close_code(ws).await, Some(1001), "session {i}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_says_when_the_server_is_full() {
+    let server = Server::start(ServeConfig {
+        max_sessions: 1,
+        ..ServeConfig::default()
+    })
+    .await;
+    let mut ws = server.connect().await;
+    call_json(&mut ws, reset_msg("db_deadlock", 1, "easy", 5)).await;
+    let (status, ready) = http(server.addr, "GET", "/ready", "").await;
+    assert_eq!(
+        (status, ready["status"].as_str()),
+        (503, Some("at capacity"))
+    );
+    let (status, _) = http(server.addr, "GET", "/health", "").await;
+    assert_eq!(status, 200, "/health stays liveness");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_stop_the_server_within_its_deadline_and_a_second_one_at_once() {
+    for (deadline, signals) in [("1", 1), ("600", 2)] {
+        let port = free_port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
+            .args([
+                "serve",
+                "--port",
+                &port.to_string(),
+                "--quiet",
+                "--shutdown-timeout",
+                deadline,
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut up = false;
+        for _ in 0..100 {
+            if health(port).await == Some(200) {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(up, "the server did not start");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let _stalled = raw(
+            addr,
+            "POST /reset HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{",
+        )
+        .await;
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
+        call_json(&mut ws, reset_msg("db_deadlock", 1, "easy", 5)).await;
+        for _ in 0..signals {
+            std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let notice = recv(&mut ws).await.expect("the session is told");
+        assert_eq!(notice["data"]["code"], "SESSION_ERROR");
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "still running after {signals} signal(s) with a {deadline} s deadline"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        if signals == 2 {
+            assert_eq!(status.code(), Some(143));
+        } else {
+            assert!(status.success(), "{status:?}");
+        }
+    }
+}
