@@ -392,6 +392,10 @@ enum Command {
         /// server stops anyway (0.1..=3600); a second signal stops it at once.
         #[arg(long, default_value_t = 5.0)]
         shutdown_timeout: f64,
+        /// A browser origin (such as http://localhost:3000) that may open WebSocket
+        /// sessions besides the server's own; repeat it for several, or * for any.
+        #[arg(long = "allow-origin", value_name = "ORIGIN")]
+        allow_origins: Vec<String>,
         /// What to log on standard error: off, error, warn, info (session starts and ends)
         /// or debug. Logging never blocks the server: when stderr is not read, lines are
         /// dropped.
@@ -814,6 +818,7 @@ fn run() -> anyhow::Result<ExitCode> {
             header_timeout,
             body_timeout,
             shutdown_timeout,
+            allow_origins,
             log_level,
             log_format,
             quiet,
@@ -856,6 +861,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 header_timeout,
                 body_timeout,
                 shutdown_timeout,
+                allowed_origins: allow_origins,
                 log: log.clone(),
             };
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -53,6 +53,10 @@ pub struct ServeConfig {
     /// After a shutdown signal, how long sessions and requests in flight get to finish
     /// before the server stops anyway.
     pub shutdown_timeout: Duration,
+    /// Browser origins (`http://host:port`, or `*` for any) allowed to open sessions
+    /// besides the server's own; a WebSocket request with another `Origin` gets 403.
+    /// Clients that send no `Origin` (non-browser clients) are not affected.
+    pub allowed_origins: Vec<String>,
     /// Where session starts and ends, refusals and the server's own events go.
     pub log: Log,
 }
@@ -68,6 +72,7 @@ impl Default for ServeConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
+            allowed_origins: Vec::new(),
             log: Log::off(),
         }
     }
@@ -341,11 +346,54 @@ fn json_response(status: StatusCode, body: Bytes) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// True when a request with these headers may open a session: no `Origin` (not a
+/// browser), the server's own origin (same host as `Host`), or an allowed one.
+fn origin_allowed(app: &App, headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if app
+        .config
+        .allowed_origins
+        .iter()
+        .any(|o| o == "*" || o.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
+}
+
 async fn ws(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if !origin_allowed(&app, &headers) {
+        let origin = headers
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .unwrap_or("(not text)");
+        app.config.log.log(
+            Level::Warn,
+            "refused a WebSocket from another origin",
+            &[("origin", origin.into()), ("peer", peer.to_string().into())],
+        );
+        return json_response(
+            StatusCode::FORBIDDEN,
+            Bytes::from(
+                json!({"detail": format!("origin {origin} may not open sessions here; start the server with --allow-origin {origin}")})
+                    .to_string(),
+            ),
+        );
+    }
     // A message over the limit is refused as its header arrives, not read first.
     let limit = app.config.max_message_bytes;
     upgrade

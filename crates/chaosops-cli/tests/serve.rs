@@ -919,3 +919,45 @@ async fn signals_stop_the_server_within_its_deadline_and_a_second_one_at_once() 
         }
     }
 }
+
+/// Opens a WebSocket with an `Origin` header; the HTTP status of the handshake.
+async fn ws_status_with_origin(addr: SocketAddr, origin: Option<&str>) -> u16 {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    if let Some(o) = origin {
+        request.headers_mut().insert("Origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_origins_are_checked() {
+    let server = Server::start(ServeConfig {
+        allowed_origins: vec!["http://localhost:3000".to_owned()],
+        ..ServeConfig::default()
+    })
+    .await;
+    let addr = server.addr;
+    assert_eq!(
+        ws_status_with_origin(addr, None).await,
+        101,
+        "no Origin: not a browser"
+    );
+    assert_eq!(
+        ws_status_with_origin(addr, Some(&format!("http://{addr}"))).await,
+        101
+    );
+    assert_eq!(
+        ws_status_with_origin(addr, Some("http://localhost:3000")).await,
+        101
+    );
+    assert_eq!(
+        ws_status_with_origin(addr, Some("https://evil.example")).await,
+        403
+    );
+    server.stop().await;
+}

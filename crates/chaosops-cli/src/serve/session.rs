@@ -42,8 +42,9 @@ pub enum Reply {
 /// The `data` of a reset; unknown keys are ignored.
 #[derive(Deserialize, Default)]
 pub struct ResetData {
-    /// Scenario seed (default 0).
-    #[serde(default)]
+    /// Scenario seed (default 0): an integer, written as one or as a float with no
+    /// fraction (`-0` and `7.0` are 0 and 7).
+    #[serde(default, deserialize_with = "whole_number")]
     pub seed: Option<u64>,
     /// Episode id: a UUID, or any string (mapped to a name-based UUID).
     #[serde(default)]
@@ -54,9 +55,80 @@ pub struct ResetData {
     /// Difficulty (default `easy`).
     #[serde(default)]
     pub difficulty: Option<Difficulty>,
-    /// Step budget (default 20).
-    #[serde(default)]
+    /// Step budget (default 20), an integer like `seed`.
+    #[serde(default, deserialize_with = "whole_number")]
     pub max_steps: Option<u32>,
+}
+
+/// Reads a JSON number as an unsigned integer from its literal text, so that a value out of
+/// range is named as it was sent (not as the float JSON parsers turn it into), and an
+/// integral float (`7.0`, `-0`) is the integer it denotes.
+fn whole_number<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64> + Bounded,
+{
+    use serde::de::Error;
+    let Some(raw) = Option::<Box<RawValue>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let text = raw.get().trim();
+    if text == "null" {
+        return Ok(None);
+    }
+    let out_of_range = || {
+        D::Error::custom(format!(
+            "{text} is out of range; allowed: 0..={}",
+            T::MAX_TEXT
+        ))
+    };
+    let not_integer = || D::Error::custom(format!("{text} is not a whole number"));
+    if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        return Err(not_integer());
+    }
+    let value: u64 = if let Ok(v) = text.parse::<u64>() {
+        v
+    } else if text
+        .trim_start_matches('-')
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+    {
+        // An integer beyond u64, or a negative one (-0 is zero).
+        if text.trim_start_matches('-').bytes().all(|b| b == b'0') {
+            0
+        } else {
+            return Err(out_of_range());
+        }
+    } else {
+        let f: f64 = text.parse().map_err(|_| not_integer())?;
+        if f.fract() != 0.0 || !f.is_finite() {
+            return Err(not_integer());
+        }
+        if !(0.0..=u64::MAX as f64).contains(&f) || f >= 18_446_744_073_709_551_616.0 {
+            return Err(out_of_range());
+        }
+        f as u64
+    };
+    T::try_from(value).map(Some).map_err(|_| out_of_range())
+}
+
+/// The largest value of an integer type, as text for messages.
+pub trait Bounded {
+    /// `MAX`, written out.
+    const MAX_TEXT: &'static str;
+}
+
+impl Bounded for u64 {
+    const MAX_TEXT: &'static str = "18446744073709551615";
+}
+
+impl Bounded for u32 {
+    const MAX_TEXT: &'static str = "4294967295";
+}
+
+/// True when `raw` is a JSON object (the protocol has no positional arrays).
+fn is_object(raw: &str) -> bool {
+    raw.trim_start().starts_with('{')
 }
 
 /// Namespace of the name-based UUIDs made from non-UUID episode ids.
@@ -171,6 +243,12 @@ impl Session {
                 ),
             ));
         }
+        if serde_json::from_str::<&RawValue>(text).is_ok() && !is_object(text) {
+            return Reply::Send(error(
+                code::VALIDATION_ERROR,
+                "a message is a JSON object {\"type\": ..., \"data\": ...}, not an array or a value",
+            ));
+        }
         let envelope: Envelope<'_> = match serde_json::from_str(text) {
             Ok(e) => e,
             Err(e) if e.is_syntax() || e.is_eof() => {
@@ -198,8 +276,16 @@ impl Session {
 
     fn reset(&mut self, data: Option<&RawValue>) -> Result<String, (&'static str, String)> {
         let data: ResetData = match data {
-            Some(raw) if raw.get().trim() != "null" => serde_json::from_str(raw.get())
-                .map_err(|e| (code::VALIDATION_ERROR, format!("invalid reset data: {e}")))?,
+            Some(raw) if raw.get().trim() != "null" => {
+                if !is_object(raw.get()) {
+                    return Err((
+                        code::VALIDATION_ERROR,
+                        "invalid reset data: expected an object such as {\"seed\": 7}".to_owned(),
+                    ));
+                }
+                serde_json::from_str(raw.get())
+                    .map_err(|e| (code::VALIDATION_ERROR, format!("invalid reset data: {e}")))?
+            }
             _ => ResetData::default(),
         };
         let env = environment(self.registry, &data)?;
@@ -215,6 +301,12 @@ impl Session {
             code::VALIDATION_ERROR,
             "a step needs the action in \"data\"".to_owned(),
         ))?;
+        if !is_object(raw.get()) {
+            return Err((
+                code::VALIDATION_ERROR,
+                "invalid action: expected an object such as {\"action_type\": \"noop\"}".to_owned(),
+            ));
+        }
         let action: Action = serde_json::from_str(raw.get())
             .map_err(|e| (code::VALIDATION_ERROR, format!("invalid action: {e}")))?;
         let env = self.env.as_mut().ok_or((
@@ -259,6 +351,97 @@ mod tests {
             Reply::Send(t) => serde_json::from_str(&t).unwrap(),
             Reply::Close => Value::Null,
         }
+    }
+
+    #[test]
+    fn arrays_are_not_objects_and_integers_are_read_as_sent() {
+        let mut s = session();
+        for (input, part) in [
+            (
+                r#"["reset", [7, "x", "memory_leak", "hard", 12]]"#,
+                "not an array or a value",
+            ),
+            (r#"{"type": "reset", "data": [7]}"#, "expected an object"),
+            (r#""reset""#, "not an array or a value"),
+        ] {
+            let r = send(&mut s, input);
+            assert_eq!(r["data"]["code"], "VALIDATION_ERROR", "{input}: {r}");
+            assert!(
+                r["data"]["message"].as_str().unwrap().contains(part),
+                "{input}: {r}"
+            );
+        }
+        send(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "memory_leak"}}"#,
+        );
+        let r = send(
+            &mut s,
+            r#"{"type": "step", "data": [null, "restart", "notifications"]}"#,
+        );
+        assert!(
+            r["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("expected an object"),
+            "{r}"
+        );
+        assert_eq!(
+            send(&mut s, r#"{"type": "state"}"#)["data"]["resolved"],
+            false
+        );
+        let episode = |s: &mut Session, seed: &str| {
+            let r = send(
+                s,
+                &format!(r#"{{"type": "reset", "data": {{"seed": {seed}}}}}"#),
+            );
+            assert_eq!(r["type"], "observation", "{seed}: {r}");
+            send(s, r#"{"type": "state"}"#)["data"]["episode_id"].clone()
+        };
+        for (written, plain) in [
+            ("-0", "0"),
+            ("7.0", "7"),
+            ("1e3", "1000"),
+            ("18446744073709551615", "18446744073709551615"),
+        ] {
+            // The episode id is drawn from the seed: the same id, the same seed.
+            assert_eq!(
+                episode(&mut s, written),
+                episode(&mut s, plain),
+                "{written}"
+            );
+        }
+        for (seed, part) in [
+            (
+                "18446744073709551616",
+                "18446744073709551616 is out of range",
+            ),
+            ("-4", "-4 is out of range"),
+            ("1e30", "1e30 is out of range"),
+            ("2.5", "2.5 is not a whole number"),
+            (r#""7""#, r#""7" is not a whole number"#),
+        ] {
+            let r = send(
+                &mut s,
+                &format!(r#"{{"type": "reset", "data": {{"seed": {seed}}}}}"#),
+            );
+            assert_eq!(r["data"]["code"], "VALIDATION_ERROR", "{seed}: {r}");
+            assert!(
+                r["data"]["message"].as_str().unwrap().contains(part),
+                "{seed}: {r}"
+            );
+        }
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"max_steps": 5000000000}}"#,
+        );
+        assert!(
+            r["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("5000000000 is out of range; allowed: 0..=4294967295"),
+            "{r}"
+        );
     }
 
     #[test]
@@ -326,7 +509,7 @@ mod tests {
             (
                 r#"{"type": "reset", "data": {"seed": -4}}"#,
                 "VALIDATION_ERROR",
-                "invalid reset data",
+                "invalid reset data: -4 is out of range",
             ),
         ];
         for (input, code, part) in cases {
