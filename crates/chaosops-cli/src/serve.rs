@@ -3,6 +3,7 @@
 
 mod load;
 pub mod log;
+mod openenv;
 pub mod session;
 
 pub use load::{run as load_test, LoadReport};
@@ -102,6 +103,7 @@ struct App {
     shutdown: watch::Receiver<bool>,
     schema: Bytes,
     metadata: Bytes,
+    openapi: Bytes,
 }
 
 /// Counts a live session and logs its end, even when its task unwinds.
@@ -188,6 +190,7 @@ fn app(
         shutdown,
         schema: Bytes::from(schema.to_string()),
         metadata: Bytes::from(metadata.to_string()),
+        openapi: Bytes::from(openenv::openapi(registry).to_string()),
     })
 }
 
@@ -211,6 +214,13 @@ fn routes(app: Arc<App>) -> Router {
             }),
         )
         .route("/ready", get(ready))
+        .route(
+            "/openapi.json",
+            get(|State(app): State<Arc<App>>| async move {
+                json_response(StatusCode::OK, app.openapi.clone())
+            }),
+        )
+        .route("/mcp", post(http_mcp))
         .route("/state", get(http_state))
         .route("/reset", post(http_reset))
         .route("/step", post(http_step))
@@ -748,5 +758,17 @@ async fn http_step(State(app): State<Arc<App>>, request: axum::extract::Request)
             json_response(StatusCode::OK, Bytes::from(body.unwrap_or_default()))
         }
         Err(e) => unprocessable(&e.to_string()),
+    }
+}
+
+/// `POST /mcp`: one JSON-RPC 2.0 request (MCP); 202 with no body for a notification.
+async fn http_mcp(State(app): State<Arc<App>>, request: axum::extract::Request) -> Response {
+    let body = match read_body(&app, request).await {
+        Ok(b) => b,
+        Err(refused) => return refused,
+    };
+    match openenv::mcp(app.registry, &body) {
+        Some(reply) => json_response(StatusCode::OK, Bytes::from(reply.to_string())),
+        None => StatusCode::ACCEPTED.into_response(),
     }
 }

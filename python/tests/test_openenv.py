@@ -1,0 +1,103 @@
+"""`chaosops serve` against current OpenEnv's own validator (`openenv validate --url`)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def server(chaosops_bin: Path) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(chaosops_bin), "serve", "--port", str(port), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_openenv_validate_passes_every_criterion(server: str) -> None:
+    openenv = Path(sys.executable).parent / "openenv"
+    done = subprocess.run(
+        [str(openenv), "validate", "--url", server, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    report = json.loads(done.stdout[done.stdout.index("{") :])
+    failed = [c["id"] for c in report["criteria"] if not c["passed"]]
+    assert report["passed"], failed
+    assert {c["id"] for c in report["criteria"]} >= {
+        "openapi_version_available",
+        "health_endpoint",
+        "metadata_endpoint",
+        "schema_endpoint",
+        "mcp_endpoint",
+        "mode_endpoint_consistency",
+    }
+    assert report["mode"] == "simulation"
+    assert done.returncode == 0
+
+
+def rpc(url: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        f"{url}/mcp",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def test_the_mcp_endpoint_offers_the_replay_tool(server: str) -> None:
+    init = rpc(server, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}})
+    assert init["result"]["serverInfo"]["name"] == "chaosops"
+    tools = rpc(server, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    assert [t["name"] for t in tools["result"]["tools"]] == ["replay"]
+    call = rpc(
+        server,
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {
+                "name": "replay",
+                "arguments": {
+                    "scenario": {"failure_type": "db_deadlock", "seed": 1},
+                    "actions": [{"action_type": "restart", "target": "db"}],
+                },
+            },
+        },
+    )
+    replay = json.loads(call["result"]["content"][0]["text"])
+    assert replay["final_state"]["resolved"] is True
+    assert rpc(server, {"jsonrpc": "2.0", "id": 4, "method": "dance"})["error"]["code"] == -32601
+    assert rpc(server, {})["error"]["code"] == -32600
