@@ -3,6 +3,7 @@
 
 mod load;
 pub mod log;
+pub mod metrics;
 mod openenv;
 pub mod session;
 
@@ -104,6 +105,7 @@ struct App {
     schema: Bytes,
     metadata: Bytes,
     openapi: Bytes,
+    metrics: metrics::Metrics,
 }
 
 /// Counts a live session and logs its end, even when its task unwinds.
@@ -123,6 +125,7 @@ impl Drop for SessionGuard {
         } else {
             self.reason
         };
+        self.app.metrics.session_ended(reason);
         self.app.config.log.log(
             Level::Info,
             "session ended",
@@ -191,6 +194,7 @@ fn app(
         schema: Bytes::from(schema.to_string()),
         metadata: Bytes::from(metadata.to_string()),
         openapi: Bytes::from(openenv::openapi(registry).to_string()),
+        metrics: metrics::Metrics::new(),
     })
 }
 
@@ -221,6 +225,19 @@ fn routes(app: Arc<App>) -> Router {
             }),
         )
         .route("/mcp", post(http_mcp))
+        .route(
+            "/metrics",
+            get(|State(app): State<Arc<App>>| async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    app.metrics.render(),
+                )
+                    .into_response()
+            }),
+        )
         .route("/state", get(http_state))
         .route("/reset", post(http_reset))
         .route("/step", post(http_step))
@@ -418,6 +435,7 @@ async fn ws(
 async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
     let id = app.next_session.fetch_add(1, Ordering::Relaxed);
     let active = app.active.fetch_add(1, Ordering::SeqCst) + 1;
+    app.metrics.session_opened();
     let mut guard = SessionGuard {
         app: app.clone(),
         id,
@@ -431,6 +449,7 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
             "the server is at its limit of {} concurrent sessions (--max-sessions); try again later",
             app.config.max_sessions
         );
+        app.metrics.error(code::CAPACITY_REACHED);
         let reply = Message::Text(error(code::CAPACITY_REACHED, &message).into());
         if send(&app, &mut socket, reply).await.is_ok() {
             close(&app, &mut socket, close_code::AGAIN, "server full").await;
@@ -456,6 +475,7 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
             _ = stopped(&mut shutdown) => {
                 guard.reason = "server shutting down";
                 close_with = (close_code::AWAY, "server shutting down");
+                app.metrics.error(code::SESSION_ERROR);
                 let reply = Message::Text(error(code::SESSION_ERROR, "the server is shutting down").into());
                 if send(&app, &mut socket, reply).await.is_err() {
                     return;
@@ -471,6 +491,7 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
                     "no message for {} s; closing the session",
                     app.config.idle_timeout.as_secs_f64()
                 );
+                app.metrics.error(code::SESSION_ERROR);
                 let reply = Message::Text(error(code::SESSION_ERROR, &message).into());
                 if send(&app, &mut socket, reply).await.is_err() {
                     return;
@@ -497,6 +518,7 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
                         "a message is over the limit of {} bytes (--max-message-bytes); closing the session",
                         app.config.max_message_bytes
                     );
+                    app.metrics.error(code::VALIDATION_ERROR);
                     let reply = Message::Text(error(code::VALIDATION_ERROR, &message).into());
                     if send(&app, &mut socket, reply).await.is_err() {
                         return;
@@ -521,7 +543,15 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
                 }
             },
         };
-        match session.handle(text.as_str()) {
+        let started = std::time::Instant::now();
+        let reply = session.handle(text.as_str());
+        let handled = session.last();
+        app.metrics.message(handled.kind, handled.code);
+        if handled.kind == "step" && handled.code.is_none() {
+            app.metrics
+                .step(started.elapsed().as_secs_f64(), handled.ended);
+        }
+        match reply {
             Reply::Send(reply) => {
                 guard.steps = session.steps();
                 if let Err(failed) = send(&app, &mut socket, Message::Text(reply.into())).await {

@@ -961,3 +961,67 @@ async fn browser_origins_are_checked() {
     );
     server.stop().await;
 }
+
+/// GET `path` as text.
+async fn http_text(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_sessions_messages_steps_and_errors() {
+    let server = Server::quiet().await;
+    let mut ws = server.connect().await;
+    call_json(&mut ws, reset_msg("db_deadlock", 1, "easy", 5)).await;
+    call(
+        &mut ws,
+        r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+    )
+    .await;
+    call(
+        &mut ws,
+        r#"{"type": "step", "data": {"action_type": "restart", "target": "db"}}"#,
+    )
+    .await;
+    call(
+        &mut ws,
+        r#"{"type": "step", "data": {"action_type": "reboot"}}"#,
+    )
+    .await;
+    call(&mut ws, "{oops").await;
+    let (status, text) = http_text(server.addr, "/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        "chaosops_sessions_open 1",
+        r#"chaosops_messages_total{type="reset",outcome="ok"} 1"#,
+        r#"chaosops_messages_total{type="step",outcome="ok"} 2"#,
+        r#"chaosops_messages_total{type="step",outcome="error"} 1"#,
+        r#"chaosops_messages_total{type="invalid",outcome="error"} 1"#,
+        r#"chaosops_errors_total{code="INVALID_JSON"} 1"#,
+        r#"chaosops_errors_total{code="VALIDATION_ERROR"} 1"#,
+        r#"chaosops_steps_total{episode="ended"} 1"#,
+        r#"chaosops_steps_total{episode="ongoing"} 1"#,
+        "chaosops_step_seconds_count 2",
+    ] {
+        assert!(text.contains(line), "{line} missing in\n{text}");
+    }
+    let _ = ws.close(None).await;
+    drop(ws);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, text) = http_text(server.addr, "/metrics").await;
+    assert!(text.contains("chaosops_sessions_open 0"), "{text}");
+    assert!(
+        text.contains(r#"chaosops_sessions_ended_total{reason="closed by the client"} 1"#),
+        "{text}"
+    );
+    server.stop().await;
+}

@@ -207,12 +207,31 @@ pub fn observation_message(data: &ObservationData<'_>) -> String {
     .unwrap_or_default()
 }
 
+/// A message's answer, before it is written.
+enum Answer {
+    Reply(String),
+    Refused(&'static str, String),
+    Close,
+}
+
+/// What the last message was and how it went, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Handled {
+    /// `reset`, `step`, `state`, `close`, or `invalid` (not a known message).
+    pub kind: &'static str,
+    /// The error code of the reply, when it was refused.
+    pub code: Option<&'static str>,
+    /// True when a step ended the episode.
+    pub ended: bool,
+}
+
 /// One WebSocket session: at most one episode at a time.
 pub struct Session {
     registry: &'static Registry,
     env: Option<Environment>,
     max_message_bytes: usize,
     steps: u64,
+    last: Handled,
 }
 
 impl Session {
@@ -223,7 +242,13 @@ impl Session {
             env: None,
             max_message_bytes,
             steps: 0,
+            last: Handled::default(),
         }
+    }
+
+    /// What the last message was and how it went.
+    pub fn last(&self) -> Handled {
+        self.last
     }
 
     /// Steps taken in this session, over all its episodes.
@@ -233,45 +258,68 @@ impl Session {
 
     /// Handles one text message.
     pub fn handle(&mut self, text: &str) -> Reply {
+        self.last = Handled {
+            kind: "invalid",
+            code: None,
+            ended: false,
+        };
+        match self.answer(text) {
+            Answer::Reply(reply) => Reply::Send(reply),
+            Answer::Refused(code, message) => {
+                self.last.code = Some(code);
+                Reply::Send(error(code, &message))
+            }
+            Answer::Close => Reply::Close,
+        }
+    }
+
+    fn answer(&mut self, text: &str) -> Answer {
         if text.len() > self.max_message_bytes {
-            return Reply::Send(error(
+            return Answer::Refused(
                 code::VALIDATION_ERROR,
-                &format!(
+                format!(
                     "message is {} bytes long; the limit is {}",
                     text.len(),
                     self.max_message_bytes
                 ),
-            ));
+            );
         }
         if serde_json::from_str::<&RawValue>(text).is_ok() && !is_object(text) {
-            return Reply::Send(error(
+            return Answer::Refused(
                 code::VALIDATION_ERROR,
-                "a message is a JSON object {\"type\": ..., \"data\": ...}, not an array or a value",
-            ));
+                "a message is a JSON object {\"type\": ..., \"data\": ...}, not an array or a value".to_owned(),
+            );
         }
         let envelope: Envelope<'_> = match serde_json::from_str(text) {
             Ok(e) => e,
             Err(e) if e.is_syntax() || e.is_eof() => {
-                return Reply::Send(error(code::INVALID_JSON, &format!("invalid JSON: {e}")))
+                return Answer::Refused(code::INVALID_JSON, format!("invalid JSON: {e}"))
             }
             Err(e) => {
-                return Reply::Send(error(
-                    code::VALIDATION_ERROR,
-                    &format!("invalid message: {e}"),
-                ))
+                return Answer::Refused(code::VALIDATION_ERROR, format!("invalid message: {e}"))
             }
+        };
+        self.last.kind = match envelope.kind.as_deref().unwrap_or("") {
+            "reset" => "reset",
+            "step" => "step",
+            "state" => "state",
+            "close" => "close",
+            _ => "invalid",
         };
         let result = match envelope.kind.as_deref().unwrap_or("") {
             "reset" => self.reset(envelope.data),
             "step" => self.step(envelope.data),
             "state" => self.state(),
-            "close" => return Reply::Close,
+            "close" => return Answer::Close,
             other => Err((
                 code::UNKNOWN_TYPE,
                 format!("unknown message type \"{other}\"; expected reset, step, state or close"),
             )),
         };
-        Reply::Send(result.unwrap_or_else(|(code, message)| error(code, &message)))
+        match result {
+            Ok(reply) => Answer::Reply(reply),
+            Err((code, message)) => Answer::Refused(code, message),
+        }
     }
 
     fn reset(&mut self, data: Option<&RawValue>) -> Result<String, (&'static str, String)> {
@@ -318,6 +366,7 @@ impl Session {
             other => (code::VALIDATION_ERROR, other.to_string()),
         })?;
         self.steps += 1;
+        self.last.ended = outcome.record.done;
         Ok(observation_message(&ObservationData {
             observation: outcome.observation,
             last_step: Some(outcome.record),
