@@ -3,7 +3,12 @@
 
 use std::borrow::Cow;
 
-use chaosops_model::{Action, Difficulty, FailureId, ObservationData, ScenarioSpec, Uuid};
+use chaosops_eval::replay::ParseReport;
+use chaosops_model::{
+    Action, Difficulty, FailureId, ObservationData, Role, Scenario, ScenarioSpec, StepRecord, Uuid,
+};
+use chaosops_rl::TurnOutcome;
+use chaosops_roles::{EpisodeStart, PolicyKind, Team};
 use chaosops_sim::{Environment, Registry, RewardConfig, SimError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -58,6 +63,16 @@ pub struct ResetData {
     /// Step budget (default 20), an integer like `seed`.
     #[serde(default, deserialize_with = "whole_number")]
     pub max_steps: Option<u32>,
+    /// Seat mode (WebSocket sessions): the learner's role. The server plays the other
+    /// roles with `others` and answers when the seat's turn comes.
+    #[serde(default)]
+    pub seat: Option<Role>,
+    /// Seat mode: the policy of the other roles: oracle, heuristic (default), random or noop.
+    #[serde(default)]
+    pub others: Option<String>,
+    /// Add the acting role's LLM prompt (`{"role", "system", "user"}`) to every observation.
+    #[serde(default)]
+    pub prompt: Option<bool>,
 }
 
 /// Reads a JSON number as an unsigned integer from its literal text, so that a value out of
@@ -126,6 +141,80 @@ impl Bounded for u32 {
     const MAX_TEXT: &'static str = "4294967295";
 }
 
+/// The `completion` of step data that carries model text instead of an action.
+fn completion_of(raw: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Completion {
+        completion: String,
+        #[serde(default)]
+        action_type: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_str::<Completion>(raw)
+        .ok()
+        .filter(|c| c.action_type.is_none())
+        .map(|c| c.completion)
+}
+
+/// Seat mode: the other seats play until the seat's turn or the end; each of their steps
+/// with the seat's reward for it.
+fn play_others(
+    env: &mut Environment,
+    seat: &mut Seat,
+) -> Result<Vec<(StepRecord, f64)>, (&'static str, String)> {
+    let mut played = Vec::new();
+    while !env.is_done() && env.current_role() != seat.role {
+        let role = env.current_role();
+        let action = seat.team.policy(role).act(&env.observation(), role);
+        let record = env
+            .step_record(&action)
+            .map_err(|e| (code::EXECUTION_ERROR, e.to_string()))?;
+        let reward = TurnOutcome::new(record, env.state().resolved, &RewardConfig::default())
+            .reward_of(seat.role);
+        played.push((record, reward));
+    }
+    Ok(played)
+}
+
+/// An observation message with the seat-mode and prompt fields: `reward` is the seat's
+/// over its turn and the others' (the step's reward without a seat), `others` the other
+/// seats' step records, `parse` how a completion was read, `prompt` the acting role's.
+#[allow(clippy::too_many_arguments)]
+fn seat_message(
+    registry: &'static Registry,
+    env: &Environment,
+    last_step: Option<StepRecord>,
+    reward: f64,
+    skipped: &[(StepRecord, f64)],
+    parse: Option<ParseReport>,
+    prompt: bool,
+    seat: Option<Role>,
+) -> String {
+    let observation = env.observation();
+    let mut data = serde_json::to_value(ObservationData {
+        observation: observation.clone(),
+        last_step,
+    })
+    .unwrap_or_default();
+    data["reward"] = serde_json::json!(reward);
+    if let Some(seat) = seat {
+        data["seat"] = serde_json::json!(seat);
+        data["others"] = serde_json::json!(skipped.iter().map(|(r, _)| r).collect::<Vec<_>>());
+    }
+    if let Some(parse) = parse {
+        data["parse"] = serde_json::json!(parse);
+    }
+    if prompt && !env.is_done() {
+        let role = observation.turn_role;
+        let ids: Vec<&str> = registry.ids().collect();
+        data["prompt"] = serde_json::json!({
+            "role": role,
+            "system": chaosops_llm::system_prompt(role, &ids),
+            "user": chaosops_llm::render_observation(&observation),
+        });
+    }
+    serde_json::json!({"type": "observation", "data": data}).to_string()
+}
+
 /// True when `raw` is a JSON object (the protocol has no positional arrays).
 fn is_object(raw: &str) -> bool {
     raw.trim_start().starts_with('{')
@@ -139,6 +228,14 @@ pub fn environment(
     registry: &'static Registry,
     data: &ResetData,
 ) -> Result<Environment, (&'static str, String)> {
+    environment_of(registry, data).map(|(env, _)| env)
+}
+
+/// [`environment`], with its scenario.
+fn environment_of(
+    registry: &'static Registry,
+    data: &ResetData,
+) -> Result<(Environment, Scenario), (&'static str, String)> {
     let invalid = |m: String| (code::VALIDATION_ERROR, m);
     let spec = ScenarioSpec {
         failure_type: data
@@ -165,6 +262,7 @@ pub fn environment(
         .scenario(&spec)
         .map_err(|e| invalid(e.to_string()))?;
     Environment::new(registry, &scenario, RewardConfig::default(), episode_id)
+        .map(|env| (env, scenario))
         .map_err(|e| invalid(e.to_string()))
 }
 
@@ -225,6 +323,12 @@ pub struct Handled {
     pub ended: bool,
 }
 
+/// Seat mode: the learner's role and the team playing the others.
+struct Seat {
+    role: Role,
+    team: Team,
+}
+
 /// One WebSocket session: at most one episode at a time.
 pub struct Session {
     registry: &'static Registry,
@@ -232,6 +336,8 @@ pub struct Session {
     max_message_bytes: usize,
     steps: u64,
     last: Handled,
+    seat: Option<Seat>,
+    prompt: bool,
 }
 
 impl Session {
@@ -243,6 +349,8 @@ impl Session {
             max_message_bytes,
             steps: 0,
             last: Handled::default(),
+            seat: None,
+            prompt: false,
         }
     }
 
@@ -336,12 +444,55 @@ impl Session {
             }
             _ => ResetData::default(),
         };
-        let env = environment(self.registry, &data)?;
+        let (mut env, scenario) = environment_of(self.registry, &data)?;
+        let seat = match data.seat {
+            None if data.others.is_some() => {
+                return Err((
+                    code::VALIDATION_ERROR,
+                    "\"others\" goes with \"seat\": name the learner's role".to_owned(),
+                ));
+            }
+            None => None,
+            Some(role) => {
+                let kind: PolicyKind = data
+                    .others
+                    .as_deref()
+                    .unwrap_or("heuristic")
+                    .parse()
+                    .map_err(|e: String| (code::VALIDATION_ERROR, e))?;
+                let mut team = Team::uniform(kind, data.seed.unwrap_or(0));
+                team.begin_episode(&EpisodeStart {
+                    scenario: &scenario,
+                    failure: env.simulator().failure(),
+                });
+                Some(Seat { role, team })
+            }
+        };
+        // Nothing changes until the reset is known to be good.
+        self.seat = seat;
+        self.prompt = data.prompt.unwrap_or(false);
+        let skipped = match self.seat.as_mut() {
+            Some(seat) => play_others(&mut env, seat)?,
+            None => Vec::new(),
+        };
         let env = self.env.insert(env);
-        Ok(observation_message(&ObservationData {
-            observation: env.observation(),
-            last_step: None,
-        }))
+        if self.seat.is_none() && !self.prompt {
+            return Ok(observation_message(&ObservationData {
+                observation: env.observation(),
+                last_step: None,
+            }));
+        }
+        let role = self.seat.as_ref().map(|s| s.role);
+        Ok(seat_message(
+            self.registry,
+            env,
+            None,
+            0.0,
+            &skipped,
+            None,
+            self.prompt,
+            role,
+        ))
     }
 
     fn step(&mut self, data: Option<&RawValue>) -> Result<String, (&'static str, String)> {
@@ -355,22 +506,63 @@ impl Session {
                 "invalid action: expected an object such as {\"action_type\": \"noop\"}".to_owned(),
             ));
         }
-        let action: Action = serde_json::from_str(raw.get())
-            .map_err(|e| (code::VALIDATION_ERROR, format!("invalid action: {e}")))?;
+        let completion = completion_of(raw.get());
+        let (action, parse) = match &completion {
+            Some(text) => {
+                let parsed = chaosops_llm::parse_action(text, self.registry);
+                let report = ParseReport {
+                    outcome: parsed.outcome,
+                    dropped: parsed.dropped,
+                };
+                (parsed.action, Some(report))
+            }
+            None => (
+                serde_json::from_str::<Action>(raw.get())
+                    .map_err(|e| (code::VALIDATION_ERROR, format!("invalid action: {e}")))?,
+                None,
+            ),
+        };
         let env = self.env.as_mut().ok_or((
             code::EXECUTION_ERROR,
             "no episode in this session: send a reset first".to_owned(),
         ))?;
-        let outcome = env.step(&action).map_err(|e| match e {
+        let refused = |e: SimError| match e {
             SimError::EpisodeFinished { .. } => (code::EXECUTION_ERROR, e.to_string()),
             other => (code::VALIDATION_ERROR, other.to_string()),
-        })?;
+        };
+        if self.seat.is_none() && parse.is_none() && !self.prompt {
+            let outcome = env.step(&action).map_err(refused)?;
+            self.steps += 1;
+            self.last.ended = outcome.record.done;
+            return Ok(observation_message(&ObservationData {
+                observation: outcome.observation,
+                last_step: Some(outcome.record),
+            }));
+        }
+        let record = env.step_record(&action).map_err(refused)?;
         self.steps += 1;
-        self.last.ended = outcome.record.done;
-        Ok(observation_message(&ObservationData {
-            observation: outcome.observation,
-            last_step: Some(outcome.record),
-        }))
+        let role = self.seat.as_ref().map(|s| s.role);
+        let mut reward = match role {
+            Some(seat) => TurnOutcome::new(record, env.state().resolved, &RewardConfig::default())
+                .reward_of(seat),
+            None => record.reward,
+        };
+        let skipped = match self.seat.as_mut() {
+            Some(seat) => play_others(env, seat)?,
+            None => Vec::new(),
+        };
+        reward += skipped.iter().map(|(_, r)| r).sum::<f64>();
+        self.last.ended = env.is_done();
+        Ok(seat_message(
+            self.registry,
+            env,
+            Some(record),
+            reward,
+            &skipped,
+            parse,
+            self.prompt,
+            role,
+        ))
     }
 
     fn state(&self) -> Result<String, (&'static str, String)> {
@@ -491,6 +683,141 @@ mod tests {
                 .contains("5000000000 is out of range; allowed: 0..=4294967295"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn seat_mode_plays_the_others_and_pays_the_seat_over_their_turns() {
+        let mut s = session();
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "db_deadlock", "difficulty": "hard", "seed": 1, "seat": "dev", "others": "oracle"}}"#,
+        );
+        assert_eq!(r["data"]["seat"], "dev");
+        assert_eq!(r["data"]["observation"]["turn_role"], "dev", "{r}");
+        assert_eq!(
+            r["data"]["reward"], 0.0,
+            "the seat's rewards start at its first action"
+        );
+        let others: Vec<&str> = r["data"]["others"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(others, ["sre", "oversight"]);
+        let r = send(
+            &mut s,
+            r#"{"type": "step", "data": {"action_type": "restart", "target": "db"}}"#,
+        );
+        assert_eq!(r["data"]["done"], true);
+        assert_eq!(r["data"]["reward"], 110.0);
+        assert_eq!(r["data"]["others"], serde_json::json!([]));
+        // Over several turns, the seat's reward is its team reward over every turn, and the
+        // unresolved penalty arrives with the last one.
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "memory_leak", "seed": 2, "max_steps": 6, "seat": "sre", "others": "noop"}}"#,
+        );
+        assert_eq!(r["data"]["observation"]["turn_role"], "sre");
+        let r = send(
+            &mut s,
+            r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+        );
+        let team: f64 = std::iter::once(&r["data"]["observation"]["last_step"])
+            .chain(r["data"]["others"].as_array().unwrap())
+            .map(|rec| rec["team_reward"].as_f64().unwrap())
+            .sum();
+        assert_eq!(r["data"]["others"].as_array().unwrap().len(), 3);
+        assert_eq!(r["data"]["reward"].as_f64().unwrap(), team);
+        let r = send(
+            &mut s,
+            r#"{"type": "step", "data": {"action_type": "noop"}}"#,
+        );
+        assert_eq!(r["data"]["done"], true);
+        let team: f64 = std::iter::once(&r["data"]["observation"]["last_step"])
+            .chain(r["data"]["others"].as_array().unwrap())
+            .map(|rec| rec["team_reward"].as_f64().unwrap())
+            .sum();
+        assert_eq!(r["data"]["reward"].as_f64().unwrap(), team - 60.0);
+        // Others that finish first: the reset says so (done), and bad seats are named.
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "db_deadlock", "seed": 0, "seat": "manager", "others": "heuristic"}}"#,
+        );
+        assert_eq!(r["data"]["done"], true, "{r}");
+        let r = send(&mut s, r#"{"type": "reset", "data": {"seat": "ceo"}}"#);
+        assert!(
+            r["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown role \"ceo\""),
+            "{r}"
+        );
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"seat": "dev", "others": "genius"}}"#,
+        );
+        assert!(
+            r["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown policy \"genius\""),
+            "{r}"
+        );
+        let r = send(&mut s, r#"{"type": "reset", "data": {"others": "oracle"}}"#);
+        assert!(
+            r["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("goes with \"seat\""),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn a_step_may_be_a_model_completion_and_observations_may_carry_the_prompt() {
+        let mut s = session();
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "db_deadlock", "seed": 1, "prompt": true}}"#,
+        );
+        let prompt = &r["data"]["prompt"];
+        assert_eq!(prompt["role"], "sre");
+        assert!(prompt["system"]
+            .as_str()
+            .unwrap()
+            .contains("You are the SRE"));
+        assert!(
+            prompt["user"].as_str().unwrap().contains("you are sre"),
+            "{prompt}"
+        );
+        let r = send(
+            &mut s,
+            r#"{"type": "step", "data": {"completion": "I am sure: {\"action_type\": \"identify_root_cause\", \"args\": {\"failure_type\": \"db_deadlock\"}}"}}"#,
+        );
+        assert_eq!(
+            r["data"]["parse"],
+            serde_json::json!({"outcome": "parsed"}),
+            "{r}"
+        );
+        assert_eq!(
+            r["data"]["observation"]["last_step"]["flags"]["root_cause_correct"],
+            true
+        );
+        assert_eq!(r["data"]["prompt"]["role"], "oversight");
+        let r = send(
+            &mut s,
+            r#"{"type": "step", "data": {"completion": "let me think"}}"#,
+        );
+        assert_eq!(r["data"]["parse"]["outcome"], "fallback", "{r}");
+        assert!(
+            r["data"]["parse"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("no JSON object"),
+            "{r}"
+        );
+        assert_eq!(r["data"]["observation"]["last_step"]["role"], "oversight");
     }
 
     #[test]
