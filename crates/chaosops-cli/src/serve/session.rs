@@ -191,7 +191,7 @@ fn seat_message(
 ) -> String {
     let observation = env.observation();
     let mut data = serde_json::to_value(ObservationData {
-        observation: observation.clone(),
+        observation,
         last_step,
     })
     .unwrap_or_default();
