@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of ChaosOps: the Rust workspace, then the Python package's tests against a
 # fresh build of the extension in a virtual environment (.venv, or $CHAOSOPS_VENV), which is
-# created and filled from python/requirements-test.txt when needed.
+# created and filled from python/requirements-test.txt when needed, and a second one
+# (.venv-openenv-core) holding the previous OpenEnv client for one compatibility test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +18,17 @@ fi
 echo "== Python test requirements"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-test.txt
 
+# The previous OpenEnv client (openenv-core 0.3) cannot share a venv with the current one.
+core_venv="${CHAOSOPS_OPENENV_CORE_VENV:-.venv-openenv-core}"
+if [ ! -x "$core_venv/bin/python" ]; then
+    echo "== creating $core_venv (openenv-core, the previous OpenEnv client)"
+    "$python" -m venv "$core_venv"
+fi
+"$core_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-openenv-core.txt
+
 echo "== maturin develop --release (the chaosops package, editable)"
 VIRTUAL_ENV="$(cd "$venv" && pwd)" "$venv/bin/maturin" develop --release --quiet
 
 echo "== pytest"
-CHAOSOPS_BIN="$PWD/target/debug/chaosops" "$venv/bin/python" -m pytest python/tests
+CHAOSOPS_BIN="$PWD/target/debug/chaosops" OPENENV_CORE_PYTHON="$PWD/$core_venv/bin/python" \
+    "$venv/bin/python" -m pytest python/tests

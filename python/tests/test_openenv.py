@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -101,3 +102,38 @@ def test_the_mcp_endpoint_offers_the_replay_tool(server: str) -> None:
     assert replay["final_state"]["resolved"] is True
     assert rpc(server, {"jsonrpc": "2.0", "id": 4, "method": "dance"})["error"]["code"] == -32601
     assert rpc(server, {})["error"]["code"] == -32600
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def readme_client() -> tuple:
+    """The README's OpenEnv client snippet and the output it shows."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Serving the environment to trainers") :]
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start : section.index("```", start)]
+    after = section[section.index("```", start) + 3 :]
+    out_start = after.index("```\n") + 4
+    expected = after[out_start : after.index("```", out_start)]
+    return code, expected
+
+
+def core_python() -> Path:
+    path = os.environ.get("OPENENV_CORE_PYTHON") or str(ROOT / ".venv-openenv-core" / "bin" / "python")
+    assert Path(path).exists(), (
+        f"{path} is missing: scripts/test.sh creates that venv with the previous OpenEnv client "
+        "(python/requirements-openenv-core.txt)"
+    )
+    return Path(path)
+
+
+@pytest.mark.parametrize("client", ["openenv (current)", "openenv-core 0.3"])
+def test_both_openenv_clients_play_the_readme_example_unchanged(server: str, client: str) -> None:
+    code, expected = readme_client()
+    assert "127.0.0.1:8765" in code
+    code = code.replace("http://127.0.0.1:8765", server)
+    python = sys.executable if client.startswith("openenv (") else str(core_python())
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected
