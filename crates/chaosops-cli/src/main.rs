@@ -279,6 +279,10 @@ enum Command {
         /// With --server: steps per client count, shared among the clients.
         #[arg(long, default_value_t = 200_000)]
         steps: u64,
+        /// With --server: load a server already running at HOST:PORT instead of an
+        /// in-process one (so its own CPU time and memory can be measured apart).
+        #[arg(long, value_name = "HOST:PORT")]
+        connect: Option<String>,
         /// Print JSON: {"policy", "episodes", "steps", "seconds", "steps_per_sec"}, or with
         /// --server one {"clients", "steps", "seconds", "steps_per_sec"} object per line.
         #[arg(long)]
@@ -637,6 +641,7 @@ fn run() -> anyhow::Result<ExitCode> {
             server: true,
             clients,
             steps,
+            connect,
             json,
             ..
         } => {
@@ -649,7 +654,14 @@ fn run() -> anyhow::Result<ExitCode> {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(async {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                let addr = listener.local_addr()?;
+                let addr = match &connect {
+                    Some(target) => tokio::net::lookup_host(target.as_str())
+                        .await
+                        .with_context(|| format!("--connect {target}: not a reachable HOST:PORT"))?
+                        .next()
+                        .ok_or_else(|| anyhow::anyhow!("--connect {target}: no address"))?,
+                    None => listener.local_addr()?,
+                };
                 let config = serve::ServeConfig {
                     max_sessions: clients.iter().copied().max().unwrap_or(1),
                     ..serve::ServeConfig::default()

@@ -117,9 +117,42 @@ struct SessionGuard {
     reason: &'static str,
 }
 
+/// glibc's malloc keeps freed memory for reuse, and raises its mmap threshold after large
+/// frees, so a burst of big replies (the state of a long episode is megabytes) would stay
+/// resident after the sessions end. A fixed threshold returns large buffers on free, and a
+/// trim when the last session ends returns the rest.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod allocator {
+    /// Fixes the mmap threshold (called once at start).
+    pub fn configure() {
+        // SAFETY: mallopt only sets allocator parameters; any value is valid for these.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 1024 * 1024);
+        }
+    }
+
+    /// Returns free memory to the system.
+    pub fn trim() {
+        // SAFETY: malloc_trim only releases memory the allocator holds free.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+mod allocator {
+    pub fn configure() {}
+    pub fn trim() {}
+}
+
 impl Drop for SessionGuard {
     fn drop(&mut self) {
         let left = self.app.active.fetch_sub(1, Ordering::SeqCst) - 1;
+        if left == 0 {
+            allocator::trim();
+        }
         let reason = if std::thread::panicking() {
             "panicked"
         } else {
@@ -265,6 +298,7 @@ pub async fn serve(
     config: ServeConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    allocator::configure();
     let (tx, rx) = watch::channel(false);
     let app = app(registry, config.clone(), rx.clone());
     let router = routes(app.clone());
@@ -428,7 +462,6 @@ async fn ws(
         .max_frame_size(limit)
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
-        .max_write_buffer_size(SOCKET_BUFFER_BYTES.max(limit) * 4)
         .on_upgrade(move |socket| run_session(app, socket, peer))
 }
 

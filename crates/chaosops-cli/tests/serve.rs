@@ -1025,3 +1025,67 @@ async fn metrics_count_sessions_messages_steps_and_errors() {
     );
     server.stop().await;
 }
+
+/// The resident set size of process `pid`, in KiB (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_of_closed_sessions_is_given_back() {
+    let port = free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
+        .args(["serve", "--port", &port.to_string(), "--quiet"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if health(port).await == Some(200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id();
+    let before = rss_kib(pid);
+    // Twelve long episodes whose chats make megabyte-sized states, each fetched twice.
+    let message = "m".repeat(2000);
+    let mut sessions = Vec::new();
+    for seed in 0..12u64 {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"))
+            .await
+            .unwrap();
+        call_json(&mut ws, reset_msg("memory_leak", seed, "easy", 1000)).await;
+        for _ in 0..500 {
+            let step = json!({"type": "step", "data": {"action_type": "communicate", "args": {"message": message}}});
+            call_json(&mut ws, step).await;
+        }
+        for _ in 0..2 {
+            let state = call(&mut ws, r#"{"type": "state"}"#).await;
+            assert_eq!(state["data"]["chat_history"].as_array().unwrap().len(), 500);
+        }
+        sessions.push(ws);
+    }
+    let peak = rss_kib(pid);
+    for mut ws in sessions {
+        let _ = ws.close(None).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = rss_kib(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        peak > before + 12 * 1024,
+        "the episodes did hold memory: {before} -> {peak} KiB"
+    );
+    assert!(
+        after < before + 8 * 1024,
+        "closed sessions still hold memory: {before} KiB at start, {peak} KiB at peak, {after} KiB after"
+    );
+}
