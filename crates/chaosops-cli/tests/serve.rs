@@ -1089,3 +1089,35 @@ async fn memory_of_closed_sessions_is_given_back() {
         "closed sessions still hold memory: {before} KiB at start, {peak} KiB at peak, {after} KiB after"
     );
 }
+
+#[test]
+fn absurd_serve_options_are_refused_naming_the_value() {
+    for (flag, value, expected) in [
+        (
+            "--idle-timeout",
+            "1e-12",
+            "--idle-timeout 0.000000000001 is out of range; allowed: 0.1..=86400 seconds",
+        ),
+        ("--send-timeout", "0", "--send-timeout 0 is out of range"),
+        (
+            "--header-timeout",
+            "nan",
+            "--header-timeout NaN is out of range",
+        ),
+        (
+            "--shutdown-timeout",
+            "1e9",
+            "--shutdown-timeout 1000000000 is out of range",
+        ),
+        (
+            "--max-connections",
+            "0",
+            "--max-connections 0 is out of range",
+        ),
+    ] {
+        let out = crate::chaosops(&["serve", "--port", "0", flag, value], b"");
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{flag} {value}: {err}");
+    }
+}
