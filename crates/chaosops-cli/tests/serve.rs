@@ -358,7 +358,7 @@ async fn limits_sessions_idle_time_and_frame_size() {
             .contains("no message for 1.5 s"),
         "{idle}"
     );
-    assert!(recv(&mut a).await.is_none());
+    assert_eq!(close_code(&mut a).await, Some(1008), "idle: a policy close");
     drop(b);
     tokio::time::sleep(Duration::from_millis(100)).await;
     // A frame over the hard limit (16 x 1024) drops that connection only.
