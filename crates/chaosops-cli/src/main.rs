@@ -594,6 +594,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 threads,
                 progress: &|| bar.inc(1),
                 stop: &STOP,
+                records: true,
             };
             let shard_note = shard.map_or_else(String::new, |s| format!(", shard {s}"));
             let (evaluation, summary, written) = evaluate::run(

@@ -208,6 +208,7 @@ mod tests {
             threads: std::num::NonZeroUsize::new(2).unwrap(),
             progress: &|| {},
             stop: &stop,
+            records: true,
         };
         let mut scripted = Vec::new();
         let mut tally = Tally::new(&info);

@@ -225,6 +225,7 @@ pub(crate) fn evaluate<'py>(
                     threads,
                     progress: &|| {},
                     stop: &stop,
+                    records: true,
                 };
                 py.detach(|| {
                     play_range_with(&plan, mine, &control, &mut tally, &mut write, &|job| {
