@@ -416,6 +416,17 @@ impl Tally {
         }
     }
 
+    /// An empty tally of the same run.
+    pub fn empty_like(&self) -> Tally {
+        Tally {
+            policies: self.policies.clone(),
+            tiers: self.tiers.clone(),
+            buckets: vec![BucketTally::default(); self.buckets.len()],
+            failures: BTreeMap::new(),
+            episodes: 0,
+        }
+    }
+
     /// Episodes counted.
     pub fn episodes(&self) -> u64 {
         self.episodes
@@ -791,7 +802,7 @@ pub fn play_range_with<P: Sync>(
     // Small enough that every worker gets several chunks (slow policies, few episodes),
     // large enough that claiming costs nothing next to playing.
     let chunk = (len / (threads * 4)).clamp(1, MAX_CHUNK);
-    let wave_len = (threads * chunk * 16).clamp(1, MAX_WAVE);
+    let wave_len = (threads * chunk * 64).clamp(1, MAX_WAVE);
     let workers = threads.min(len.div_ceil(chunk)).max(1) as usize;
     let mut at = range.start;
     while at < range.end {
@@ -802,43 +813,60 @@ pub fn play_range_with<P: Sync>(
         let mut slots: Vec<Slot> = Vec::with_capacity((wave.end - wave.start) as usize);
         slots.resize_with(slots.capacity(), OnceLock::new);
         let next = AtomicU64::new(wave.start);
-        let worker = || loop {
-            let start = next.fetch_add(chunk, Ordering::Relaxed);
-            if start >= wave.end {
-                return;
-            }
-            for i in start..(start + chunk).min(wave.end) {
-                if control.stop.load(Ordering::Relaxed) {
-                    return;
+        // Each worker tallies what it plays (tallies merge exactly in any order), so the
+        // calling thread only writes the lines out.
+        let worker = || {
+            let mut mine = tally.empty_like();
+            loop {
+                let start = next.fetch_add(chunk, Ordering::Relaxed);
+                if start >= wave.end {
+                    return mine;
                 }
-                let played = play(&plan.job(i)).map(|record| {
-                    let line = if control.records {
-                        record_line(&record)
-                    } else {
-                        Vec::new()
-                    };
-                    (record, line)
-                });
-                (control.progress)();
-                // Each index is claimed by exactly one worker, so the slot is empty.
-                let _ = slots[(i - wave.start) as usize].set(played);
+                for i in start..(start + chunk).min(wave.end) {
+                    if control.stop.load(Ordering::Relaxed) {
+                        return mine;
+                    }
+                    let played = play(&plan.job(i)).map(|record| {
+                        mine.add(&record);
+                        let line = if control.records {
+                            record_line(&record)
+                        } else {
+                            Vec::new()
+                        };
+                        (record, line)
+                    });
+                    (control.progress)();
+                    // Each index is claimed by exactly one worker, so the slot is empty.
+                    let _ = slots[(i - wave.start) as usize].set(played);
+                }
             }
         };
-        std::thread::scope(|scope| {
+        let tallies: Vec<Tally> = std::thread::scope(|scope| {
             let handles: Vec<_> = (1..workers)
                 .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, worker).ok())
                 .collect();
-            worker();
+            let mut tallies = vec![worker()];
             for h in handles {
-                if let Err(panic) = h.join() {
-                    std::panic::resume_unwind(panic);
+                match h.join() {
+                    Ok(t) => tallies.push(t),
+                    Err(panic) => std::panic::resume_unwind(panic),
                 }
             }
+            tallies
         });
+        let complete = slots.iter().all(|s| matches!(s.get(), Some(Ok(_))));
+        if complete {
+            for t in &tallies {
+                tally.merge(t);
+            }
+        }
         for slot in slots {
             match slot.into_inner() {
                 Some(Ok((record, line))) => {
-                    tally.add(&record);
+                    if !complete {
+                        // A stopped wave counts its played prefix only.
+                        tally.add(&record);
+                    }
                     if control.records {
                         sink(&line)?;
                     }
