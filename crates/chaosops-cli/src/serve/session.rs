@@ -119,7 +119,8 @@ where
         if f.fract() != 0.0 || !f.is_finite() {
             return Err(not_integer());
         }
-        if !(0.0..=u64::MAX as f64).contains(&f) || f >= 18_446_744_073_709_551_616.0 {
+        // 2^64: the first float above every u64.
+        if !(0.0..18_446_744_073_709_551_616.0).contains(&f) {
             return Err(out_of_range());
         }
         f as u64
