@@ -9,11 +9,10 @@ from typing import Iterator, List
 
 import numpy as np
 import pytest
+import ray
 
-ray = pytest.importorskip("ray")  # in python/requirements-test.txt: never skipped there
-
-import chaosops.ray  # noqa: E402
-from chaosops.evaluation import BatchPolicy, evaluate  # noqa: E402
+import chaosops.ray
+from chaosops.evaluation import BatchPolicy, evaluate
 
 
 @pytest.fixture(scope="module", autouse=True)
