@@ -1,4 +1,5 @@
-//! The `llm` policy: any OpenAI-compatible chat-completions endpoint plays a seat.
+//! The `llm` policy: a language model plays a seat, through any OpenAI-compatible
+//! chat-completions endpoint or the Anthropic Messages API.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -10,14 +11,28 @@ use chaosops_roles::{EpisodeStart, Policy};
 use chaosops_sim::Registry;
 use serde_json::{json, Value};
 
+/// The API a model is reached through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Provider {
+    /// OpenAI-compatible chat completions (`POST {endpoint}/chat/completions`, bearer key).
+    Openai,
+    /// The Anthropic Messages API (`POST {endpoint}/messages`, `x-api-key`,
+    /// `anthropic-version: 2023-06-01`).
+    Anthropic,
+}
+
 /// How to reach the model.
 #[derive(Clone, Debug)]
 pub struct LlmConfig {
-    /// Base URL (`http://127.0.0.1:8080/v1`) or the full chat-completions URL.
+    /// The API.
+    pub provider: Provider,
+    /// Base URL (`http://127.0.0.1:8080/v1`, `https://api.anthropic.com/v1`) or the full
+    /// request URL.
     pub endpoint: String,
     /// Model name sent in each request.
     pub model: String,
-    /// Bearer token, if the endpoint wants one.
+    /// API key, if the endpoint wants one (a bearer token for OpenAI, `x-api-key` for
+    /// Anthropic).
     pub api_key: Option<String>,
     /// Timeout of one request.
     pub timeout: Duration,
@@ -64,13 +79,48 @@ impl RequestLog {
 }
 
 impl LlmConfig {
-    /// The chat-completions URL.
+    /// The request URL: the endpoint with the provider's path unless it already ends so.
     pub fn url(&self) -> String {
         let base = self.endpoint.trim_end_matches('/');
-        if base.ends_with("/chat/completions") {
+        let path = match self.provider {
+            Provider::Openai => "/chat/completions",
+            Provider::Anthropic => "/messages",
+        };
+        if base.ends_with(path) {
             base.to_owned()
         } else {
-            format!("{base}/chat/completions")
+            format!("{base}{path}")
+        }
+    }
+
+    /// The request body of one turn in the provider's format.
+    fn body(&self, system: Option<&str>, user: &str, max_tokens: u32, temperature: f64) -> Value {
+        match self.provider {
+            Provider::Openai => {
+                let mut messages = Vec::with_capacity(2);
+                if let Some(system) = system {
+                    messages.push(json!({"role": "system", "content": system}));
+                }
+                messages.push(json!({"role": "user", "content": user}));
+                json!({
+                    "model": self.model,
+                    "messages": messages,
+                    "max_tokens": max_tokens,
+                    "temperature": temperature,
+                })
+            }
+            Provider::Anthropic => {
+                let mut body = json!({
+                    "model": self.model,
+                    "messages": [{"role": "user", "content": user}],
+                    "max_tokens": max_tokens,
+                    "temperature": temperature,
+                });
+                if let Some(system) = system {
+                    body["system"] = json!(system);
+                }
+                body
+            }
         }
     }
 }
@@ -81,18 +131,18 @@ impl LlmConfig {
 pub fn check_endpoint(config: &LlmConfig) -> Result<(), String> {
     let url = config.url();
     let agent = ureq::AgentBuilder::new().timeout(config.timeout).build();
-    let body = json!({
-        "model": config.model,
-        "messages": [{"role": "user", "content": "Reply with the JSON object {\"action_type\": \"noop\"}."}],
-        "max_tokens": 16,
-        "temperature": 0.0,
-    });
+    let body = config.body(
+        None,
+        "Reply with the JSON object {\"action_type\": \"noop\"}.",
+        16,
+        0.0,
+    );
     request(&agent, config, &url, body)
         .map(|_| ())
         .map_err(|e| format!("the llm endpoint {url} did not answer a test request: {e}"))
 }
 
-/// One chat-completions request; returns the reply text.
+/// One request in the provider's format; returns the reply text.
 fn request(
     agent: &ureq::Agent,
     config: &LlmConfig,
@@ -100,8 +150,17 @@ fn request(
     body: Value,
 ) -> Result<String, String> {
     let mut request = agent.post(url);
-    if let Some(key) = &config.api_key {
-        request = request.set("Authorization", &format!("Bearer {key}"));
+    match (config.provider, &config.api_key) {
+        (Provider::Openai, Some(key)) => {
+            request = request.set("Authorization", &format!("Bearer {key}"));
+        }
+        (Provider::Anthropic, key) => {
+            request = request.set("anthropic-version", "2023-06-01");
+            if let Some(key) = key {
+                request = request.set("x-api-key", key);
+            }
+        }
+        (Provider::Openai, None) => {}
     }
     let reply: Value = match request.send_json(body) {
         Ok(r) => r
@@ -116,10 +175,30 @@ fn request(
         }
         Err(e) => return Err(e.to_string()),
     };
-    reply["choices"][0]["message"]["content"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| "reply has no choices[0].message.content".to_owned())
+    match config.provider {
+        Provider::Openai => reply["choices"][0]["message"]["content"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "reply has no choices[0].message.content".to_owned()),
+        // The text blocks of the reply's content, joined.
+        Provider::Anthropic => {
+            let text: Vec<&str> = reply["content"]
+                .as_array()
+                .map(|blocks| {
+                    blocks
+                        .iter()
+                        .filter(|b| b["type"] == "text")
+                        .filter_map(|b| b["text"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if text.is_empty() {
+                Err("reply has no text block in content".to_owned())
+            } else {
+                Ok(text.concat())
+            }
+        }
+    }
 }
 
 /// A seat played by a language model.
@@ -146,15 +225,12 @@ impl LlmPolicy {
 
     /// One chat-completions request; returns the reply text. Failures are logged.
     fn complete(&self, system: &str, user: &str) -> Result<String, String> {
-        let body = json!({
-            "model": self.config.model,
-            "messages": [
-                {"role": "system", "content": system},
-                {"role": "user", "content": user},
-            ],
-            "max_tokens": self.config.max_tokens,
-            "temperature": self.config.temperature,
-        });
+        let body = self.config.body(
+            Some(system),
+            user,
+            self.config.max_tokens,
+            self.config.temperature,
+        );
         request(&self.agent, &self.config, &self.config.url(), body)
             .inspect_err(|e| self.config.failures.failed(e))
     }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::io::IsTerminal;
 
 use anyhow::{bail, Context};
-use chaosops_cli::llm_policy::LlmConfig;
+use chaosops_cli::llm_policy::{LlmConfig, Provider};
 use chaosops_cli::policy::{PolicyChoice, PolicyName};
 use chaosops_cli::{bench, evaluate, list, live, play, prepare_out_dir, registry, schema, serve};
 use chaosops_eval::eval::{self, EvalConfig, Shard, MAX_EPISODES_PER_TYPE};
@@ -83,14 +83,20 @@ impl ScenarioArgs {
 #[derive(Args)]
 #[command(next_help_heading = "LLM policy (with --policy llm)")]
 struct LlmArgs {
-    /// OpenAI-compatible endpoint: a base URL such as http://127.0.0.1:8080/v1, or the full
-    /// chat-completions URL.
+    /// The model's API: openai (any OpenAI-compatible chat-completions endpoint) or
+    /// anthropic (the Messages API; use --endpoint https://api.anthropic.com/v1 and
+    /// --api-key-env ANTHROPIC_API_KEY).
+    #[arg(long, value_enum, default_value_t = Provider::Openai)]
+    provider: Provider,
+    /// The endpoint: a base URL such as http://127.0.0.1:8080/v1, or the full request URL
+    /// (…/chat/completions, or …/messages for anthropic).
     #[arg(long)]
     endpoint: Option<String>,
     /// Model name sent with each request.
     #[arg(long)]
     model: Option<String>,
-    /// Environment variable holding the API key (sent as a bearer token when set).
+    /// Environment variable holding the API key (a bearer token for openai, x-api-key for
+    /// anthropic; sent when set).
     #[arg(long, default_value = "OPENAI_API_KEY")]
     api_key_env: String,
     /// Seconds before one model request times out.
@@ -135,6 +141,7 @@ impl LlmArgs {
             );
         }
         Ok(Some(Arc::new(LlmConfig {
+            provider: self.provider,
             endpoint: endpoint.clone(),
             model: model.clone(),
             api_key: std::env::var(&self.api_key_env)

@@ -476,3 +476,120 @@ fn evaluation_counts_parse_failures() {
     assert!(String::from_utf8_lossy(&missing.stderr)
         .contains("the llm policy needs --endpoint and --model"));
 }
+
+/// An Anthropic Messages API stand-in: checks the headers and the body's shape, and plays
+/// the db_deadlock oracle (the SRE declares, the Dev restarts the database).
+fn start_anthropic_mock() -> (SocketAddr, Arc<AtomicUsize>) {
+    async fn messages(
+        State(count): State<Arc<AtomicUsize>>,
+        headers: axum::http::HeaderMap,
+        Json(body): Json<Value>,
+    ) -> Result<Json<Value>, (axum::http::StatusCode, String)> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        if header("anthropic-version").as_deref() != Some("2023-06-01") {
+            return Err((
+                axum::http::StatusCode::BAD_REQUEST,
+                "no anthropic-version".into(),
+            ));
+        }
+        if header("x-api-key").as_deref() != Some("test-key") {
+            return Err((axum::http::StatusCode::UNAUTHORIZED, "bad x-api-key".into()));
+        }
+        if body["messages"][0]["role"] != "user" || body["max_tokens"].as_u64().is_none() {
+            return Err((
+                axum::http::StatusCode::BAD_REQUEST,
+                format!("bad body {body}"),
+            ));
+        }
+        let system = body["system"].as_str().unwrap_or("");
+        let text = if system.contains("You are the SRE") {
+            count.fetch_add(1, Ordering::SeqCst);
+            r#"{"action_type": "identify_root_cause", "args": {"failure_type": "db_deadlock"}}"#
+        } else if system.contains("You are the Dev") {
+            count.fetch_add(1, Ordering::SeqCst);
+            r#"{"action_type": "restart", "target": "db"}"#
+        } else {
+            r#"{"action_type": "noop"}"#
+        };
+        Ok(Json(json!({
+            "id": "msg_test",
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn"
+        })))
+    }
+    let count = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route("/v1/messages", post(messages))
+        .with_state(count.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (rx.recv().unwrap(), count)
+}
+
+#[test]
+fn the_llm_policy_speaks_the_anthropic_messages_api() {
+    let (addr, count) = start_anthropic_mock();
+    let endpoint = format!("http://{addr}/v1");
+    let run = |key: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
+            .args([
+                "run",
+                "--failure",
+                "db_deadlock",
+                "--policy",
+                "llm",
+                "--provider",
+                "anthropic",
+                "--endpoint",
+                &endpoint,
+                "--model",
+                "claude-test",
+                "--api-key-env",
+                "CHAOSOPS_TEST_ANTHROPIC_KEY",
+                "--json",
+            ])
+            .env("CHAOSOPS_TEST_ANTHROPIC_KEY", key)
+            .output()
+            .unwrap()
+    };
+    let out = run("test-key");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["resolved"], true);
+    assert_eq!(result["final_step"], 3);
+    assert_eq!(result["parse_stats"]["failed_requests"], 0);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "the SRE's and the Dev's turns"
+    );
+    // A refused key stops the run before it starts, naming the endpoint's answer.
+    let out = run("wrong-key");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("did not answer a test request: HTTP 401: bad x-api-key"),
+        "{err}"
+    );
+}
