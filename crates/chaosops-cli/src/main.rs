@@ -84,7 +84,7 @@ impl ScenarioArgs {
 #[command(next_help_heading = "LLM policy (with --policy llm)")]
 struct LlmArgs {
     /// The model's API: openai (any OpenAI-compatible chat-completions endpoint) or
-    /// anthropic (the Messages API; use --endpoint https://api.anthropic.com/v1 and
+    /// anthropic (the Messages API; use --endpoint `https://api.anthropic.com/v1` and
     /// --api-key-env ANTHROPIC_API_KEY).
     #[arg(long, value_enum, default_value_t = Provider::Openai)]
     provider: Provider,
