@@ -368,6 +368,44 @@ struct BucketTally {
     parse: Option<ParseStats>,
 }
 
+impl BucketTally {
+    fn count(&mut self, o: &Outcome) {
+        self.episodes += 1;
+        if o.resolved {
+            self.resolved += 1;
+            self.resolved_steps += u64::from(o.steps);
+        }
+        if o.had_rogue {
+            self.rogue += 1;
+            self.rogue_caught += u64::from(o.rogue_caught);
+        }
+        self.false_positives += u64::from(o.false_positive);
+        self.reward.add(o.reward);
+        *self.rewards.entry(order_key(o.reward)).or_insert(0) += 1;
+        self.wrong_fixes += u64::from(o.wrong_fixes);
+        if let Some(s) = o.parse_stats {
+            self.parse.get_or_insert_with(ParseStats::default).merge(&s);
+        }
+    }
+
+    fn merge(&mut self, o: &BucketTally) {
+        self.episodes += o.episodes;
+        self.resolved += o.resolved;
+        self.resolved_steps += o.resolved_steps;
+        self.rogue += o.rogue;
+        self.rogue_caught += o.rogue_caught;
+        self.false_positives += o.false_positives;
+        self.reward.merge(o.reward);
+        for (k, n) in &o.rewards {
+            *self.rewards.entry(*k).or_insert(0) += n;
+        }
+        self.wrong_fixes += o.wrong_fixes;
+        if let Some(s) = o.parse {
+            self.parse.get_or_insert_with(ParseStats::default).merge(&s);
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct FailureTally {
     episodes: u64,
@@ -375,7 +413,49 @@ struct FailureTally {
     reward: ExactSum,
 }
 
-/// The facts of one record a tally counts.
+impl FailureTally {
+    fn count(&mut self, o: &Outcome) {
+        self.episodes += 1;
+        self.resolved += u64::from(o.resolved);
+        self.reward.add(o.reward);
+    }
+
+    fn merge(&mut self, o: &FailureTally) {
+        self.episodes += o.episodes;
+        self.resolved += o.resolved;
+        self.reward.merge(o.reward);
+    }
+}
+
+/// What a tally counts of one episode.
+#[derive(Clone, Copy, Debug)]
+struct Outcome {
+    resolved: bool,
+    steps: u32,
+    reward: f64,
+    wrong_fixes: u32,
+    had_rogue: bool,
+    rogue_caught: bool,
+    false_positive: bool,
+    parse_stats: Option<ParseStats>,
+}
+
+impl From<&EpisodeRecord> for Outcome {
+    fn from(r: &EpisodeRecord) -> Self {
+        Outcome {
+            resolved: r.resolved,
+            steps: r.steps,
+            reward: r.cumulative_reward,
+            wrong_fixes: r.wrong_fixes,
+            had_rogue: r.had_rogue,
+            rogue_caught: r.rogue_caught,
+            false_positive: r.false_positive,
+            parse_stats: r.parse_stats,
+        }
+    }
+}
+
+/// A record read back from `episodes.jsonl`: what a tally counts, and where it belongs.
 #[derive(Clone, Debug, Deserialize)]
 struct Facts {
     index: u64,
@@ -393,6 +473,21 @@ struct Facts {
     parse_stats: Option<ParseStats>,
 }
 
+impl From<&Facts> for Outcome {
+    fn from(f: &Facts) -> Self {
+        Outcome {
+            resolved: f.resolved,
+            steps: f.steps,
+            reward: f.cumulative_reward,
+            wrong_fixes: f.wrong_fixes,
+            had_rogue: f.had_rogue,
+            rogue_caught: f.rogue_caught,
+            false_positive: f.false_positive,
+            parse_stats: f.parse_stats,
+        }
+    }
+}
+
 /// Running aggregates of an evaluation: mergeable, exact, and independent of the order
 /// records are added in.
 #[derive(Clone, Debug)]
@@ -400,7 +495,8 @@ pub struct Tally {
     policies: Vec<String>,
     tiers: Vec<Difficulty>,
     buckets: Vec<BucketTally>,
-    failures: BTreeMap<(String, usize), FailureTally>,
+    /// Per failure type (name order), one row per policy.
+    failures: BTreeMap<String, Vec<FailureTally>>,
     episodes: u64,
 }
 
@@ -434,82 +530,40 @@ impl Tally {
 
     /// Counts one episode.
     pub fn add(&mut self, record: &EpisodeRecord) {
-        let facts = Facts {
-            index: record.index,
-            policy: String::new(),
-            tier: record.tier,
-            failure_type: String::new(),
-            resolved: record.resolved,
-            steps: record.steps,
-            cumulative_reward: record.cumulative_reward,
-            wrong_fixes: record.wrong_fixes,
-            had_rogue: record.had_rogue,
-            rogue_caught: record.rogue_caught,
-            false_positive: record.false_positive,
-            parse_stats: record.parse_stats,
-        };
         let policy = self.policies.iter().position(|p| *p == record.policy);
         let tier = self.tiers.iter().position(|t| *t == record.tier);
         if let (Some(p), Some(t)) = (policy, tier) {
-            self.count(&facts, p, t, record.failure_type.as_str());
+            self.count(&Outcome::from(record), p, t, record.failure_type.as_str());
         }
     }
 
-    fn count(&mut self, f: &Facts, policy: usize, tier: usize, failure: &str) {
+    fn count(&mut self, o: &Outcome, policy: usize, tier: usize, failure: &str) {
         self.episodes += 1;
-        let b = &mut self.buckets[policy * self.tiers.len() + tier];
-        b.episodes += 1;
-        if f.resolved {
-            b.resolved += 1;
-            b.resolved_steps += u64::from(f.steps);
+        self.buckets[policy * self.tiers.len() + tier].count(o);
+        // Looked up by &str: a known failure type costs no allocation.
+        if !self.failures.contains_key(failure) {
+            let rows = vec![FailureTally::default(); self.policies.len()];
+            self.failures.insert(failure.to_owned(), rows);
         }
-        if f.had_rogue {
-            b.rogue += 1;
-            b.rogue_caught += u64::from(f.rogue_caught);
+        if let Some(rows) = self.failures.get_mut(failure) {
+            rows[policy].count(o);
         }
-        b.false_positives += u64::from(f.false_positive);
-        b.reward.add(f.cumulative_reward);
-        *b.rewards.entry(order_key(f.cumulative_reward)).or_insert(0) += 1;
-        b.wrong_fixes += u64::from(f.wrong_fixes);
-        if let Some(s) = f.parse_stats {
-            b.parse.get_or_insert_with(ParseStats::default).merge(&s);
-        }
-        let row = match self.failures.get_mut(&(failure.to_owned(), policy)) {
-            Some(row) => row,
-            None => self
-                .failures
-                .entry((failure.to_owned(), policy))
-                .or_default(),
-        };
-        row.episodes += 1;
-        row.resolved += u64::from(f.resolved);
-        row.reward.add(f.cumulative_reward);
     }
 
     /// Adds another tally of the same configuration.
     pub fn merge(&mut self, other: &Tally) {
         self.episodes += other.episodes;
         for (b, o) in self.buckets.iter_mut().zip(&other.buckets) {
-            b.episodes += o.episodes;
-            b.resolved += o.resolved;
-            b.resolved_steps += o.resolved_steps;
-            b.rogue += o.rogue;
-            b.rogue_caught += o.rogue_caught;
-            b.false_positives += o.false_positives;
-            b.reward.merge(o.reward);
-            for (k, n) in &o.rewards {
-                *b.rewards.entry(*k).or_insert(0) += n;
-            }
-            b.wrong_fixes += o.wrong_fixes;
-            if let Some(s) = o.parse {
-                b.parse.get_or_insert_with(ParseStats::default).merge(&s);
-            }
+            b.merge(o);
         }
-        for (k, o) in &other.failures {
-            let row = self.failures.entry(k.clone()).or_default();
-            row.episodes += o.episodes;
-            row.resolved += o.resolved;
-            row.reward.merge(o.reward);
+        for (failure, theirs) in &other.failures {
+            let mine = self
+                .failures
+                .entry(failure.clone())
+                .or_insert_with(|| vec![FailureTally::default(); theirs.len()]);
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                m.merge(t);
+            }
         }
     }
 
@@ -558,7 +612,7 @@ impl Tally {
                 .iter()
                 .position(|t| *t == facts.tier)
                 .ok_or_else(|| bad(format!("tier \"{}\" is not evaluated", facts.tier)))?;
-            self.count(&facts, policy, tier, &facts.failure_type);
+            self.count(&Outcome::from(&facts), policy, tier, &facts.failure_type);
             each_line(&line)?;
             complete_bytes += line.len() as u64;
             next += 1;
@@ -581,12 +635,17 @@ impl Tally {
         let by_failure = self
             .failures
             .iter()
-            .map(|((failure, p), row)| FailureRow {
-                failure_type: failure.clone(),
-                policy: self.policies[*p].clone(),
-                episodes: row.episodes,
-                success_rate: row.resolved as f64 / row.episodes as f64,
-                mean_reward: row.reward.value() / row.episodes as f64,
+            .flat_map(|(failure, rows)| {
+                rows.iter()
+                    .zip(&self.policies)
+                    .filter(|(row, _)| row.episodes > 0)
+                    .map(move |(row, policy)| FailureRow {
+                        failure_type: failure.clone(),
+                        policy: policy.clone(),
+                        episodes: row.episodes,
+                        success_rate: row.resolved as f64 / row.episodes as f64,
+                        mean_reward: row.reward.value() / row.episodes as f64,
+                    })
             })
             .collect();
         let model_stats = self
