@@ -26,6 +26,18 @@ pub struct Written {
     pub paths: Vec<PathBuf>,
 }
 
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, p) in self.paths.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", p.display())?;
+        }
+        Ok(())
+    }
+}
+
 fn read_run(dir: &Path) -> anyhow::Result<RunInfo> {
     let path = dir.join(RUN_FILE);
     let text = std::fs::read_to_string(&path)
@@ -40,7 +52,8 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> 
     std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Writes `run.json`'s reports: `evaluation.json`, the summary and the charts.
+/// Writes the reports of an evaluation into `out_dir`: `evaluation.json`, the summary and
+/// the charts; returns the summary and every file of the folder.
 pub fn write_reports(out_dir: &Path, evaluation: &Evaluation) -> anyhow::Result<(String, Written)> {
     let json_path = out_dir.join("evaluation.json");
     write_json(&json_path, evaluation)?;

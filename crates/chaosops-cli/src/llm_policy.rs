@@ -1,7 +1,7 @@
 //! The `llm` policy: a language model plays a seat, through any OpenAI-compatible
 //! chat-completions endpoint or the Anthropic Messages API.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,35 +46,25 @@ pub struct LlmConfig {
     pub failures: Arc<RequestLog>,
 }
 
-/// Distinct reasons requests failed, each said once on stderr as it first happens.
+/// Distinct reasons requests failed, each said once on stderr as it first happens (the
+/// counts are in the policy's [`ParseStats`]).
 #[derive(Debug, Default)]
 pub struct RequestLog {
-    reasons: Mutex<BTreeMap<String, u64>>,
+    reasons: Mutex<BTreeSet<String>>,
 }
 
-/// Distinct failure reasons printed; later new ones are only counted.
+/// Distinct failure reasons printed; later new ones are not.
 const PRINTED_REASONS: usize = 8;
 
 impl RequestLog {
-    /// Counts a failed request, printing its reason the first time it is seen.
+    /// Notes a failed request, printing its reason the first time it is seen.
     pub fn failed(&self, reason: &str) {
         let mut reasons = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
-        let distinct = reasons.len();
-        let count = reasons.entry(reason.to_owned()).or_insert(0);
-        if *count == 0 && distinct < PRINTED_REASONS {
+        if reasons.len() < PRINTED_REASONS && reasons.insert(reason.to_owned()) {
             eprintln!(
                 "chaosops: an llm request failed: {reason} (the turn is retried, then falls back to noop; repeats are counted, not printed)"
             );
         }
-        *count += 1;
-    }
-
-    /// Failed requests so far, by reason.
-    pub fn reasons(&self) -> BTreeMap<String, u64> {
-        self.reasons
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
     }
 }
 

@@ -190,15 +190,7 @@ async fn send(app: &App, socket: &mut WebSocket, message: Message) -> Result<(),
     }
 }
 
-/// The router, for tests and embedding; `shutdown` flips to true to end every session.
-pub fn router(
-    registry: &'static Registry,
-    config: ServeConfig,
-    shutdown: watch::Receiver<bool>,
-) -> Router {
-    routes(app(registry, config, shutdown))
-}
-
+/// The shared state of one server: configuration, counters, metrics and canned replies.
 fn app(
     registry: &'static Registry,
     config: ServeConfig,

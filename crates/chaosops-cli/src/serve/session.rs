@@ -446,7 +446,7 @@ impl Session {
             _ => ResetData::default(),
         };
         let (mut env, scenario) = environment_of(self.registry, &data)?;
-        let seat = match data.seat {
+        let mut seat = match data.seat {
             None if data.others.is_some() => {
                 return Err((
                     code::VALIDATION_ERROR,
@@ -469,13 +469,13 @@ impl Session {
                 Some(Seat { role, team })
             }
         };
-        // Nothing changes until the reset is known to be good.
-        self.seat = seat;
-        self.prompt = data.prompt.unwrap_or(false);
-        let skipped = match self.seat.as_mut() {
+        let skipped = match seat.as_mut() {
             Some(seat) => play_others(&mut env, seat)?,
             None => Vec::new(),
         };
+        // Nothing in the session changes until the reset is known to be good.
+        self.seat = seat;
+        self.prompt = data.prompt.unwrap_or(false);
         let env = self.env.insert(env);
         if self.seat.is_none() && !self.prompt {
             return Ok(observation_message(&ObservationData {
