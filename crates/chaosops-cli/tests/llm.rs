@@ -214,6 +214,23 @@ fn prompt_shows_the_acting_role_its_view() {
     assert!(tokens.contains("tokens"), "{tokens}");
 }
 
+/// Serves `app` on a free loopback port from a thread of its own; its address.
+fn on_loopback(app: Router) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
 /// How a stand-in answers a turn's request: its number among turn requests and the
 /// system prompt, to reply text or an HTTP status.
 type Reply = fn(usize, &str) -> Result<String, u16>;
@@ -241,19 +258,7 @@ fn start_mock_with(reply: Reply) -> (SocketAddr, Arc<AtomicUsize>) {
     let app = Router::new()
         .route("/v1/chat/completions", post(complete))
         .with_state((count.clone(), reply));
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (rx.recv().unwrap(), count)
+    (on_loopback(app), count)
 }
 
 /// The first turn request of all gets prose (forcing a retry), the manager always gets
@@ -528,19 +533,7 @@ fn start_anthropic_mock() -> (SocketAddr, Arc<AtomicUsize>) {
     let app = Router::new()
         .route("/v1/messages", post(messages))
         .with_state(count.clone());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (rx.recv().unwrap(), count)
+    (on_loopback(app), count)
 }
 
 #[test]

@@ -568,31 +568,39 @@ async fn health(port: u16) -> Option<u16> {
     .flatten()
 }
 
+/// `chaosops serve` as a process of its own on a free port, with `args`; returns once
+/// /health answers.
+async fn serve_process(args: &[&str], stderr: std::process::Stdio) -> (std::process::Child, u16) {
+    let port = free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
+        .args(["serve", "--port", &port.to_string()])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if health(port).await == Some(200) {
+            return (child, port);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the server did not start");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stderr_nobody_reads_or_that_is_closed_neither_blocks_nor_kills_the_server() {
     for closed in [false, true] {
-        let port = free_port();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
-            .args(["serve", "--port", &port.to_string(), "--idle-timeout", "5"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let (mut child, port) =
+            serve_process(&["--idle-timeout", "5"], std::process::Stdio::piped()).await;
         // Either nobody ever reads the pipe, or its read end is closed at once.
         let mut stderr = child.stderr.take();
         if closed {
             stderr = None;
         }
-        let mut up = false;
-        for _ in 0..100 {
-            if health(port).await == Some(200) {
-                up = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(up, "the server did not start");
         // Two log lines per session, far more than a pipe holds (64 KiB).
         for seed in 0..1200u64 {
             let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws"))
@@ -858,30 +866,11 @@ async fn ready_says_when_the_server_is_full() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signals_stop_the_server_within_its_deadline_and_a_second_one_at_once() {
     for (deadline, signals) in [("1", 1), ("600", 2)] {
-        let port = free_port();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
-            .args([
-                "serve",
-                "--port",
-                &port.to_string(),
-                "--quiet",
-                "--shutdown-timeout",
-                deadline,
-            ])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut up = false;
-        for _ in 0..100 {
-            if health(port).await == Some(200) {
-                up = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(up, "the server did not start");
+        let (mut child, port) = serve_process(
+            &["--quiet", "--shutdown-timeout", deadline],
+            std::process::Stdio::null(),
+        )
+        .await;
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let _stalled = raw(
             addr,
@@ -1038,20 +1027,7 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_of_closed_sessions_is_given_back() {
-    let port = free_port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
-        .args(["serve", "--port", &port.to_string(), "--quiet"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if health(port).await == Some(200) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut child, port) = serve_process(&["--quiet"], std::process::Stdio::null()).await;
     let pid = child.id();
     let before = rss_kib(pid);
     // Twelve long episodes whose chats make megabyte-sized states, each fetched twice.
