@@ -18,6 +18,9 @@ A policy is
   ``(batch_size, num_actions)``; rows of idle lanes are zeros and their actions are
   ignored), the way a network is evaluated. The episodes run side by side in Rust.
 
+The arrays a policy is handed are the same two arrays at every call, refilled in place
+(as :class:`chaosops.VecEnv` does with its buffers): copy what you keep.
+
 Every role of an episode is played by the same policy; the role is in the observation
 (its first four values).
 

@@ -455,13 +455,16 @@ impl From<&EpisodeRecord> for Outcome {
     }
 }
 
-/// A record read back from `episodes.jsonl`: what a tally counts, and where it belongs.
+/// A record read back from `episodes.jsonl`: what a tally counts, and where it belongs
+/// (names borrowed from the line when they hold no escapes, as records never do).
 #[derive(Clone, Debug, Deserialize)]
-struct Facts {
+struct Facts<'a> {
     index: u64,
-    policy: String,
+    #[serde(borrow)]
+    policy: Cow<'a, str>,
     tier: Difficulty,
-    failure_type: String,
+    #[serde(borrow)]
+    failure_type: Cow<'a, str>,
     resolved: bool,
     steps: u32,
     cumulative_reward: f64,
@@ -473,8 +476,8 @@ struct Facts {
     parse_stats: Option<ParseStats>,
 }
 
-impl From<&Facts> for Outcome {
-    fn from(f: &Facts) -> Self {
+impl From<&Facts<'_>> for Outcome {
+    fn from(f: &Facts<'_>) -> Self {
         Outcome {
             resolved: f.resolved,
             steps: f.steps,

@@ -15,7 +15,7 @@ use chaosops_eval::eval::{
 };
 use chaosops_model::Difficulty;
 use chaosops_roles::{PolicyKind, Team};
-use numpy::{PyArray1, PyArrayMethods};
+use numpy::{PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -56,22 +56,50 @@ fn intern(name: &str) -> &'static str {
     leaked
 }
 
-/// A Python batch callable as a [`BatchActor`].
+/// A Python batch callable as a [`BatchActor`]. The two arrays it is handed are allocated
+/// once and refilled before each call (as the vector environment's are), so a turn of the
+/// batch creates no Python objects but the policy's own.
 struct PyActor<'py> {
-    py: Python<'py>,
     func: &'py Bound<'py, PyAny>,
+    observations: Bound<'py, PyArray2<f32>>,
+    masks: Bound<'py, PyArray2<i8>>,
     lanes: usize,
-    width: usize,
+}
+
+impl<'py> PyActor<'py> {
+    fn new(py: Python<'py>, func: &'py Bound<'py, PyAny>, lanes: usize, width: usize) -> Self {
+        PyActor {
+            func,
+            observations: PyArray2::zeros(py, [lanes, chaosops_rl::OBS_LEN], false),
+            masks: PyArray2::zeros(py, [lanes, width], false),
+            lanes,
+        }
+    }
 }
 
 impl BatchActor for PyActor<'_> {
     type Error = PyErr;
 
     fn act(&mut self, observations: &[f32], masks: &[i8], actions: &mut [i64]) -> PyResult<()> {
-        let obs = PyArray1::from_slice(self.py, observations)
-            .reshape([self.lanes, chaosops_rl::OBS_LEN])?;
-        let mask = PyArray1::from_slice(self.py, masks).reshape([self.lanes, self.width])?;
-        let chosen = self.func.call1((obs, mask))?;
+        // The arrays are C-contiguous (made here); a policy that reshaped them in place
+        // gets an error rather than a crash.
+        let refill_error = |_| {
+            raise(
+                Kind::InvalidArgument,
+                "a policy changed the arrays it was handed",
+            )
+        };
+        self.observations
+            .readwrite()
+            .as_slice_mut()
+            .map_err(refill_error)?
+            .copy_from_slice(observations);
+        self.masks
+            .readwrite()
+            .as_slice_mut()
+            .map_err(refill_error)?
+            .copy_from_slice(masks);
+        let chosen = self.func.call1((&self.observations, &self.masks))?;
         let chosen: Vec<i64> = chosen.extract().map_err(|_| {
             raise(
                 Kind::InvalidArgument,
@@ -237,12 +265,7 @@ pub(crate) fn evaluate<'py>(
             }
             Source::Callable { name, func, lanes } => {
                 let func = func.bind(py);
-                let mut actor = PyActor {
-                    py,
-                    func,
-                    lanes: *lanes,
-                    width: table.len(),
-                };
+                let mut actor = PyActor::new(py, func, *lanes, table.len());
                 play_batched(
                     registry, &table, &plan, mine, *lanes, name, &mut actor, &mut tally, &mut write,
                 )
