@@ -550,6 +550,17 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
+    // Interrupt once some records are on disk (the first wave written), so the resumed run
+    // has something to keep.
+    let records = cut.join("episodes.jsonl");
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&records).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no record written"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
