@@ -193,13 +193,17 @@ def evaluate(
     shard: Tuple[int, int],
     threads: int,
     records_path: Optional[str] = None,
-) -> Tuple[str, str, str, bytes]:
+) -> Tuple[str, str, str, bytes, str]:
     """``chaosops eval`` in-process: (``run.json``, ``evaluation.json``, summary,
-    ``episodes.jsonl``). A policy is a built-in name or (name, batch callable, lanes)."""
+    ``episodes.jsonl``, tally JSON). A policy is a built-in name or (name, batch callable,
+    lanes)."""
 
-def merge_shard_outputs(runs: Sequence[str], records: Sequence[bytes]) -> Tuple[str, str, str, bytes]:
+def merge_shard_outputs(
+    runs: Sequence[str], records: Sequence[bytes], tallies: Optional[Sequence[str]] = None
+) -> Tuple[str, str, str, bytes, str]:
     """Shard outputs combined as ``chaosops eval merge`` does: (``run.json``,
-    ``evaluation.json``, summary, ``episodes.jsonl``)."""
+    ``evaluation.json``, summary, ``episodes.jsonl``, tally JSON). With the shards'
+    ``tallies``, records are checked and copied, not parsed."""
 
 def parse_action(text: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """Model text to (action, parse report): ``{"outcome": "parsed"}`` or

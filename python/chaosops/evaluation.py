@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -141,6 +141,7 @@ class EvalResult:
     records_jsonl: bytes
     _run_text: str
     _evaluation_text: str
+    _tally_text: str = field(default="", repr=False)
 
     @property
     def aggregates(self) -> List[Dict[str, Any]]:
@@ -165,8 +166,8 @@ class EvalResult:
         (out / "evaluation_summary.txt").write_text(self.summary)
 
 
-def _result(outcome: Tuple[str, str, str, bytes]) -> EvalResult:
-    run_text, evaluation_text, summary, records = outcome
+def _result(outcome: Tuple[str, str, str, bytes, str]) -> EvalResult:
+    run_text, evaluation_text, summary, records, tally = outcome
     return EvalResult(
         run=json.loads(run_text),
         evaluation=json.loads(evaluation_text),
@@ -174,6 +175,7 @@ def _result(outcome: Tuple[str, str, str, bytes]) -> EvalResult:
         records_jsonl=bytes(records),
         _run_text=run_text,
         _evaluation_text=evaluation_text,
+        _tally_text=tally,
     )
 
 
@@ -224,9 +226,38 @@ def evaluate(
     return _result(outcome)
 
 
-def merge(shards: Sequence[Tuple[Union[str, Dict[str, Any]], bytes]]) -> EvalResult:
-    """Combines shard results ((``run.json`` text or dict, ``episodes.jsonl`` bytes) per
-    shard, any order) into the result of the whole run, byte for byte what an unsharded
-    run gives. Every shard of the run must be there, complete."""
-    runs = [run if isinstance(run, str) else json.dumps(run) for run, _ in shards]
-    return _result(_native.merge_shard_outputs(runs, [bytes(r) for _, r in shards]))
+def merge(
+    shards: Sequence[Union[EvalResult, Tuple[Union[str, Dict[str, Any]], bytes]]],
+) -> EvalResult:
+    """Combines shard results, in any order, into the result of the whole run, byte for
+    byte what an unsharded run gives. Every shard of the run must be there, complete.
+
+    A shard is the :class:`EvalResult` that :func:`evaluate` returned for it (its exact
+    aggregates are merged and its records copied), or a (``run.json`` text or dict,
+    ``episodes.jsonl`` bytes) pair, for instance read back from disk (its records are
+    parsed and checked one by one).
+
+    Raises:
+        ConfigError: The shards are of different runs, miss or repeat a shard, or a
+            shard's records are incomplete.
+    """
+    if shards and all(isinstance(s, EvalResult) and s._tally_text for s in shards):
+        results: List[EvalResult] = list(shards)  # type: ignore[arg-type]
+        return _result(
+            _native.merge_shard_outputs(
+                [r._run_text for r in results],
+                [r.records_jsonl for r in results],
+                [r._tally_text for r in results],
+            )
+        )
+    runs: List[str] = []
+    records: List[bytes] = []
+    for shard in shards:
+        if isinstance(shard, EvalResult):
+            runs.append(shard._run_text)
+            records.append(shard.records_jsonl)
+        else:
+            run, recs = shard
+            runs.append(run if isinstance(run, str) else json.dumps(run))
+            records.append(bytes(recs))
+    return _result(_native.merge_shard_outputs(runs, records))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -92,10 +94,29 @@ def test_batched_results_do_not_depend_on_the_batch_size_and_shards_merge_exactl
         evaluate(BatchPolicy(hashed, batch_size=8, name="hashed"), episodes_per_type=4, shard=k)
         for k in ("3/3", "1/3", "2/3")
     ]
-    merged = merge([(s.run, s.records_jsonl) for s in shards])
-    assert merged.records_jsonl == results[0].records_jsonl
-    assert merged.summary == results[0].summary
-    assert merged._evaluation_text == results[0]._evaluation_text
+    # Read back from their records, and merged from the shards' own tallies: one result.
+    for merged in (merge([(s.run, s.records_jsonl) for s in shards]), merge(shards)):
+        assert merged.records_jsonl == results[0].records_jsonl
+        assert merged.summary == results[0].summary
+        assert merged._evaluation_text == results[0]._evaluation_text
+    # A merge of merges: the merged tally is exact too.
+    assert merge([merge(shards)])._evaluation_text == results[0]._evaluation_text
+
+
+def test_a_merge_of_tallies_refuses_records_that_do_not_match_them() -> None:
+    shards = [evaluate("random", tiers=["easy"], episodes_per_type=2, shard=(k, 2)) for k in (1, 2)]
+    first, second = shards
+    cut = replace(first, records_jsonl=first.records_jsonl[:-1])
+    with pytest.raises(chaosops.ConfigError, match="shard 1/2: its records hold 3 complete lines where the shard has 4"):
+        merge([cut, second])
+    swapped = replace(first, records_jsonl=second.records_jsonl)
+    with pytest.raises(chaosops.ConfigError, match="shard 1/2: its first record is episode 4 where episode 0"):
+        merge([swapped, second])
+    foreign = replace(first, _tally_text=second._tally_text)
+    with pytest.raises(chaosops.ConfigError, match="its tally counts other episodes than 0..4"):
+        merge([foreign, second])
+    with pytest.raises(chaosops.InvalidArgumentError, match="tally 0 is not a tally"):
+        merge([replace(first, _tally_text="{}"), second])
 
 
 def test_mixed_builtin_and_python_policies_keep_the_list_order(tmp_path: Path) -> None:

@@ -317,8 +317,24 @@ pub fn record(
 
 /// A sum of rewards that does not depend on the order of its terms: each term is held as
 /// a fixed-point integer with 2^-24 resolution (integral rewards, the reference's, exactly).
+/// Serialized as a decimal string, which every JSON reader keeps exact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct ExactSum(i128);
+
+impl Serialize for ExactSum {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ExactSum {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Cow::<str>::deserialize(d)?;
+        text.parse()
+            .map(ExactSum)
+            .map_err(|_| serde::de::Error::custom(format!("\"{text}\" is not an exact sum")))
+    }
+}
 
 const FRACTION_BITS: u32 = 24;
 
@@ -354,7 +370,7 @@ fn from_order_key(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct BucketTally {
     episodes: u64,
     resolved: u64,
@@ -406,7 +422,7 @@ impl BucketTally {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 struct FailureTally {
     episodes: u64,
     resolved: u64,
@@ -492,8 +508,9 @@ impl From<&Facts<'_>> for Outcome {
 }
 
 /// Running aggregates of an evaluation: mergeable, exact, and independent of the order
-/// records are added in.
-#[derive(Clone, Debug)]
+/// records are added in. Its serde form (JSON) is exact too, so a shard can hand its tally
+/// to a merge ([`merge_tallied`]) instead of having its records read back.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Tally {
     policies: Vec<String>,
     tiers: Vec<Difficulty>,
@@ -501,6 +518,9 @@ pub struct Tally {
     /// Per failure type (name order), one row per policy.
     failures: BTreeMap<String, Vec<FailureTally>>,
     episodes: u64,
+    /// The sum of the counted episodes' indices, modulo 2^64: with `episodes`, it tells
+    /// which contiguous range a tally counted, so a shard's tally cannot pass for another's.
+    index_sum: u64,
 }
 
 impl Tally {
@@ -512,6 +532,7 @@ impl Tally {
             tiers: info.tiers.clone(),
             failures: BTreeMap::new(),
             episodes: 0,
+            index_sum: 0,
         }
     }
 
@@ -523,6 +544,7 @@ impl Tally {
             buckets: vec![BucketTally::default(); self.buckets.len()],
             failures: BTreeMap::new(),
             episodes: 0,
+            index_sum: 0,
         }
     }
 
@@ -536,12 +558,14 @@ impl Tally {
         let policy = self.policies.iter().position(|p| *p == record.policy);
         let tier = self.tiers.iter().position(|t| *t == record.tier);
         if let (Some(p), Some(t)) = (policy, tier) {
-            self.count(&Outcome::from(record), p, t, record.failure_type.as_str());
+            let o = Outcome::from(record);
+            self.count(&o, record.index, p, t, record.failure_type.as_str());
         }
     }
 
-    fn count(&mut self, o: &Outcome, policy: usize, tier: usize, failure: &str) {
+    fn count(&mut self, o: &Outcome, index: u64, policy: usize, tier: usize, failure: &str) {
         self.episodes += 1;
+        self.index_sum = self.index_sum.wrapping_add(index);
         self.buckets[policy * self.tiers.len() + tier].count(o);
         // Looked up by &str: a known failure type costs no allocation.
         if !self.failures.contains_key(failure) {
@@ -556,6 +580,7 @@ impl Tally {
     /// Adds another tally of the same configuration.
     pub fn merge(&mut self, other: &Tally) {
         self.episodes += other.episodes;
+        self.index_sum = self.index_sum.wrapping_add(other.index_sum);
         for (b, o) in self.buckets.iter_mut().zip(&other.buckets) {
             b.merge(o);
         }
@@ -615,11 +640,53 @@ impl Tally {
                 .iter()
                 .position(|t| *t == facts.tier)
                 .ok_or_else(|| bad(format!("tier \"{}\" is not evaluated", facts.tier)))?;
-            self.count(&Outcome::from(&facts), policy, tier, &facts.failure_type);
+            let o = Outcome::from(&facts);
+            self.count(&o, facts.index, policy, tier, &facts.failure_type);
             each_line(&line)?;
             complete_bytes += line.len() as u64;
             next += 1;
         }
+    }
+
+    /// Checks that a tally read from elsewhere (a shard's) is one of the run `info` and
+    /// counts exactly its episodes; says what is wrong otherwise.
+    pub fn check_complete(&self, info: &RunInfo) -> Result<(), String> {
+        if self.policies != info.policies || self.tiers != info.tiers {
+            return Err(format!(
+                "its tally is of policies {:?} and tiers {:?}, not {:?} and {:?}",
+                self.policies, self.tiers, info.policies, info.tiers
+            ));
+        }
+        let cells = self.policies.len() * self.tiers.len();
+        if self.buckets.len() != cells
+            || self
+                .failures
+                .values()
+                .any(|rows| rows.len() != self.policies.len())
+        {
+            return Err("its tally is malformed (rows and columns do not match)".to_owned());
+        }
+        let range = info.range();
+        let planned = range.end - range.start;
+        let bucketed: u64 = self.buckets.iter().map(|b| b.episodes).sum();
+        let by_failure: u64 = self.failures.values().flatten().map(|f| f.episodes).sum();
+        if self.episodes != planned || bucketed != planned || by_failure != planned {
+            return Err(format!(
+                "its tally counts {} episodes ({bucketed} by policy and tier, {by_failure} by failure) where the shard has {planned}",
+                self.episodes
+            ));
+        }
+        // The sum of start..end, modulo 2^64 (lists are far shorter than 2^63 episodes).
+        let expected_sum = ((u128::from(range.start) + u128::from(range.end)).saturating_sub(1)
+            * u128::from(planned)
+            / 2) as u64;
+        if self.index_sum != expected_sum {
+            return Err(format!(
+                "its tally counts other episodes than {}..{}",
+                range.start, range.end
+            ));
+        }
+        Ok(())
     }
 
     /// The aggregates of the run `info`, as written to `evaluation.json`; fewer episodes
@@ -1120,6 +1187,81 @@ pub fn merge_shards<R: BufRead>(
     Ok(tally)
 }
 
+/// One shard's output for [`merge_tallied`]: its run, its tally, its records, and a name
+/// for errors.
+pub struct TalliedShard<'a> {
+    /// The shard's `run.json`.
+    pub info: RunInfo,
+    /// The tally the shard kept while it played.
+    pub tally: Tally,
+    /// Its `episodes.jsonl` bytes.
+    pub records: &'a [u8],
+    /// A name for errors.
+    pub name: String,
+}
+
+/// [`merge_shards`] for shards that hand over their tallies: the records are checked by
+/// their line count and their first and last episode index, and copied, not parsed, so a
+/// merge costs a copy of the records rather than a parse of each. The tallies are exact,
+/// so the result is [`merge_shards`]'s, bit for bit.
+pub fn merge_tallied(
+    whole: &RunInfo,
+    mut shards: Vec<TalliedShard<'_>>,
+    out: &mut dyn Write,
+) -> Result<Tally, EvalError> {
+    shards.sort_by_key(|s| s.info.shard.index);
+    check_shards(
+        whole,
+        &shards
+            .iter()
+            .map(|s| (s.info.clone(), s.name.clone()))
+            .collect::<Vec<_>>(),
+    )?;
+    let mut tally = Tally::new(whole);
+    for shard in &shards {
+        let mismatch = |what: String| EvalError::Mismatch(format!("{}: {what}", shard.name));
+        shard.tally.check_complete(&shard.info).map_err(mismatch)?;
+        let range = shard.info.range();
+        check_record_lines(shard.records, range.clone()).map_err(mismatch)?;
+        out.write_all(shard.records)?;
+        tally.merge(&shard.tally);
+    }
+    Ok(tally)
+}
+
+/// Checks that `records` are complete JSON lines, one per episode of `range`, the first
+/// and last holding its first and last index.
+fn check_record_lines(records: &[u8], range: Range<u64>) -> Result<(), String> {
+    let planned = range.end - range.start;
+    let lines = records.iter().filter(|&&b| b == b'\n').count() as u64;
+    if lines != planned || records.last().is_some_and(|&b| b != b'\n') {
+        return Err(format!(
+            "its records hold {lines} complete lines where the shard has {planned} episodes"
+        ));
+    }
+    if planned == 0 {
+        return Ok(());
+    }
+    #[derive(Deserialize)]
+    struct Index {
+        index: u64,
+    }
+    let body = &records[..records.len() - 1];
+    let first = body.split(|&b| b == b'\n').next().unwrap_or_default();
+    let last = body.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+    for (which, line, expected) in [("first", first, range.start), ("last", last, range.end - 1)] {
+        let index = serde_json::from_slice::<Index>(line)
+            .map_err(|e| format!("its {which} record is not an episode record: {e}"))?
+            .index;
+        if index != expected {
+            return Err(format!(
+                "its {which} record is episode {index} where episode {expected} was expected"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn opt(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"))
 }
@@ -1239,6 +1381,127 @@ mod tests {
                 .unwrap_err()
                 .contains(&format!("\"{bad}\"")));
         }
+    }
+
+    /// A shard's output: its run, tally and records.
+    type Output = (RunInfo, Tally, Vec<u8>);
+
+    /// Plays shard `shard` of `config`.
+    fn play_shard(config: &EvalConfig, shard: Shard) -> Output {
+        chaosops_failures::link();
+        chaosops_roles::link();
+        let registry = Registry::global().unwrap();
+        let plan = Plan::new(registry, config);
+        let info = RunInfo::new(&plan, shard);
+        let mut tally = Tally::new(&info);
+        let mut records = Vec::new();
+        let stop = AtomicBool::new(false);
+        let control = RunControl {
+            threads: NonZeroUsize::new(2).unwrap(),
+            progress: &|| {},
+            stop: &stop,
+            records: true,
+        };
+        play_range(
+            registry,
+            &plan,
+            info.range(),
+            &control,
+            &mut tally,
+            &mut |l| {
+                records.extend_from_slice(l);
+                Ok(())
+            },
+        )
+        .unwrap();
+        (info, tally, records)
+    }
+
+    #[test]
+    fn a_merge_of_tallies_equals_a_merge_of_records_and_refuses_what_does_not_fit() {
+        let config = EvalConfig {
+            policies: vec![PolicyKind::Oracle, PolicyKind::Random],
+            tiers: vec![Difficulty::Easy, Difficulty::Hard],
+            episodes_per_type: 3,
+            seed_offset: 5,
+        };
+        let (whole, whole_tally, whole_records) = play_shard(&config, Shard::WHOLE);
+        let shards: Vec<_> = [3, 1, 2]
+            .map(|k| play_shard(&config, Shard { index: k, count: 3 }))
+            .into_iter()
+            .map(|(info, tally, records)| {
+                // Through JSON, as a shard hands its tally to the merge.
+                let text = serde_json::to_string(&tally).unwrap();
+                (info, serde_json::from_str::<Tally>(&text).unwrap(), records)
+            })
+            .collect();
+        let tallied = |shards: &[Output]| {
+            let mut out = Vec::new();
+            let parts = shards
+                .iter()
+                .map(|(info, tally, records)| TalliedShard {
+                    info: info.clone(),
+                    tally: tally.clone(),
+                    records,
+                    name: format!("shard {}", info.shard),
+                })
+                .collect();
+            merge_tallied(&whole, parts, &mut out).map(|t| (t.finish(&whole), out))
+        };
+        let (evaluation, records) = tallied(&shards).unwrap();
+        assert!(records == whole_records);
+        assert_eq!(evaluation, whole_tally.finish(&whole));
+        let mut out = Vec::new();
+        let parsed = merge_shards(
+            &whole,
+            shards
+                .iter()
+                .map(|(i, _, r)| (i.clone(), r.as_slice(), String::new()))
+                .collect(),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(parsed.finish(&whole), evaluation);
+
+        let refused = |mend: &dyn Fn(&mut Vec<Output>)| {
+            let mut bad = shards.clone();
+            mend(&mut bad);
+            tallied(&bad).unwrap_err().to_string()
+        };
+        let cut = refused(&|s| {
+            let r = &mut s[0].2;
+            r.truncate(r.len() - 1)
+        });
+        assert!(cut.contains("shard 3/3: its records hold"), "{cut}");
+        let swapped = refused(&|s| {
+            let other = s[1].1.clone();
+            s[0].1 = other;
+        });
+        assert!(
+            swapped.contains("shard 3/3: its tally counts other episodes than 32..48"),
+            "{swapped}"
+        );
+        let short = refused(&|s| s[1].1.episodes -= 1);
+        assert!(
+            short.contains("shard 1/3: its tally counts 15 episodes"),
+            "{short}"
+        );
+        let moved = refused(&|s| {
+            let other = s[1].2.clone();
+            s[2].2 = other;
+        });
+        assert!(moved.contains("where episode"), "{moved}");
+        let policies = refused(&|s| s[0].1.policies.reverse());
+        assert!(policies.contains("its tally is of policies"), "{policies}");
+        assert!(serde_json::from_str::<Tally>(
+            &serde_json::to_string(&shards[0].1).unwrap().replace(
+                &format!("\"{}\"", shards[0].1.buckets[0].reward.0),
+                "\"1.5\""
+            )
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("\"1.5\" is not an exact sum"));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 
 use chaosops_eval::batch::{play_batched, BatchActor, BatchError};
 use chaosops_eval::eval::{
-    self, merge_shards, play_range_with, play_scenario, EvalConfig, Plan, RunControl, RunInfo,
-    Shard, Tally,
+    self, merge_shards, merge_tallied, play_range_with, play_scenario, EvalConfig, Plan,
+    RunControl, RunInfo, Shard, TalliedShard, Tally,
 };
 use chaosops_model::Difficulty;
 use chaosops_roles::{PolicyKind, Team};
@@ -138,9 +138,21 @@ fn pretty(value: &impl serde::Serialize) -> String {
     text
 }
 
-/// What an evaluation returns to Python: `run.json`, `evaluation.json`, the summary, and
-/// the records (`episodes.jsonl`) unless they were written to a file.
-type Outcome<'py> = (String, String, String, Bound<'py, PyBytes>);
+/// What an evaluation returns to Python: `run.json`, `evaluation.json`, the summary, the
+/// records (`episodes.jsonl`) unless they were written to a file, and the tally (JSON), which
+/// lets a merge skip reading the records back.
+type Outcome<'py> = (String, String, String, Bound<'py, PyBytes>, String);
+
+fn outcome<'py>(info: &RunInfo, tally: &Tally, records: Bound<'py, PyBytes>) -> Outcome<'py> {
+    let evaluation = tally.finish(info);
+    (
+        pretty(info),
+        pretty(&evaluation),
+        eval::render_summary(&evaluation),
+        records,
+        serde_json::to_string(tally).unwrap_or_default(),
+    )
+}
 
 /// Plays the evaluation of `policies` (each a built-in name, or a tuple (name, callable,
 /// lanes)) on the curriculum lists of `tiers`, shard `shard` = (k, n) of the list.
@@ -281,61 +293,107 @@ pub(crate) fn evaluate<'py>(
     }
     sink.flush()
         .map_err(|e| raise(Kind::Config, format!("cannot write the records: {e}")))?;
-    let evaluation = tally.finish(&info);
-    Ok((
-        pretty(&info),
-        pretty(&evaluation),
-        eval::render_summary(&evaluation),
-        PyBytes::new(py, &records),
-    ))
+    Ok(outcome(&info, &tally, PyBytes::new(py, &records)))
 }
 
 /// Merges shard outputs: `runs` (each `run.json` text) and `records` (each shard's
 /// `episodes.jsonl` bytes), in any order, into the whole run's `run.json`,
-/// `evaluation.json`, summary and records, as `chaosops eval merge` writes them.
+/// `evaluation.json`, summary and records, as `chaosops eval merge` writes them. With
+/// `tallies` (each shard's, as its evaluation returned it), the records are checked and
+/// copied instead of parsed.
 #[pyfunction]
+#[pyo3(signature = (runs, records, tallies=None))]
 pub(crate) fn merge_shard_outputs<'py>(
     py: Python<'py>,
     runs: Vec<String>,
-    records: Vec<Vec<u8>>,
+    records: Vec<Bound<'py, PyBytes>>,
+    tallies: Option<Vec<String>>,
 ) -> PyResult<Outcome<'py>> {
-    if runs.len() != records.len() {
+    if runs.len() != records.len() || tallies.as_ref().is_some_and(|t| t.len() != runs.len()) {
         return Err(raise(
             Kind::InvalidArgument,
             format!(
-                "{} run descriptions for {} record sets",
+                "{} run descriptions for {} record sets and {} tallies",
                 runs.len(),
-                records.len()
+                records.len(),
+                tallies.as_ref().map_or(0, Vec::len)
             ),
         ));
     }
-    let mut shards = Vec::with_capacity(runs.len());
-    for (i, (run, recs)) in runs.iter().zip(records).enumerate() {
+    let mut infos = Vec::with_capacity(runs.len());
+    for (i, run) in runs.iter().enumerate() {
         let info: RunInfo = serde_json::from_str(run).map_err(|e| {
             raise(
                 Kind::InvalidArgument,
                 format!("run {i} is not a run description: {e}"),
             )
         })?;
-        let name = format!("shard {}", info.shard);
-        shards.push((info, Cursor::new(recs), name));
+        infos.push(info);
     }
-    let Some(first) = shards.first() else {
+    let Some(first) = infos.first() else {
         return Err(raise(Kind::InvalidArgument, "no shard to merge"));
     };
     let whole = RunInfo {
         shard: Shard::WHOLE,
-        ..first.0.clone()
+        ..first.clone()
     };
-    let mut out = Vec::new();
-    let tally = py
-        .detach(|| merge_shards(&whole, shards, &mut out))
-        .map_err(eval_error)?;
-    let evaluation = tally.finish(&whole);
-    Ok((
-        pretty(&whole),
-        pretty(&evaluation),
-        eval::render_summary(&evaluation),
-        PyBytes::new(py, &out),
-    ))
+    let name = |info: &RunInfo| format!("shard {}", info.shard);
+    // Borrowed, not copied: bytes objects are immutable.
+    let records: Vec<&[u8]> = records.iter().map(|r| r.as_bytes()).collect();
+    let shards_tallied = match tallies {
+        Some(tallies) => {
+            let mut shards = Vec::with_capacity(infos.len());
+            for (i, ((info, recs), tally)) in infos.iter().zip(&records).zip(tallies).enumerate() {
+                let tally: Tally = serde_json::from_str(&tally).map_err(|e| {
+                    raise(
+                        Kind::InvalidArgument,
+                        format!("tally {i} is not a tally: {e}"),
+                    )
+                })?;
+                shards.push(TalliedShard {
+                    name: name(info),
+                    info: info.clone(),
+                    tally,
+                    records: recs,
+                });
+            }
+            Some(shards)
+        }
+        None => None,
+    };
+    // A complete merge writes every input byte once, in shard order: the output is written
+    // straight into the bytes object returned.
+    let len = records.iter().map(|r| r.len()).sum();
+    let merge_into = |buf: &mut [u8]| -> Result<Tally, String> {
+        let mut cursor: &mut [u8] = buf;
+        let merged = match shards_tallied {
+            Some(shards) => merge_tallied(&whole, shards, &mut cursor),
+            None => {
+                let shards = infos
+                    .iter()
+                    .zip(&records)
+                    .map(|(info, recs)| (info.clone(), Cursor::new(*recs), name(info)))
+                    .collect();
+                merge_shards(&whole, shards, &mut cursor)
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        if !cursor.is_empty() {
+            return Err(format!(
+                "{} bytes of the records are not whole episode records",
+                cursor.len()
+            ));
+        }
+        Ok(merged)
+    };
+    let mut tally = None;
+    let out = PyBytes::new_with(py, len, |buf| {
+        let merged = py
+            .detach(|| merge_into(buf))
+            .map_err(|e| raise(Kind::Config, e))?;
+        tally = Some(merged);
+        Ok(())
+    })?;
+    let tally = tally.ok_or_else(|| raise(Kind::Config, "the merge did not finish"))?;
+    Ok(outcome(&whole, &tally, out))
 }
