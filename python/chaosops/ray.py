@@ -3,8 +3,8 @@
 :func:`evaluate` splits the episode list of :func:`chaosops.evaluation.evaluate` into
 shards, plays each as a Ray task (any policy :mod:`chaosops.evaluation` accepts, sent to
 the workers with Ray's serialiser), reports each shard as it finishes, retries a shard
-whose worker failed, and merges the shards' records into exactly the result of a
-single-process run, whatever the number of workers or shards.
+whose worker failed, and merges the shards' exact tallies and records into exactly the
+result of a single-process run, whatever the number of workers or shards.
 
 Example::
 
@@ -34,7 +34,12 @@ from chaosops import evaluation
 from chaosops.errors import ConfigError
 from chaosops.evaluation import EvalResult, Policy
 
-__all__ = ["ShardReport", "evaluate"]
+__all__ = ["SHARDS_PER_CPU", "ShardReport", "default_num_shards", "evaluate"]
+
+#: Shards per cluster CPU when :func:`evaluate` is not told how many. Shards of equal length
+#: are not of equal work (hard-tier episodes run longer, and the list is in tier order), so
+#: a few shards per worker let Ray balance the load; a shard costs a few milliseconds.
+SHARDS_PER_CPU = 4
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,17 @@ def _print_report(report: ShardReport) -> None:
 
 def _run_shard(
     policies: Sequence[Policy], shard: Tuple[int, int], options: Dict[str, Any]
-) -> Tuple[str, bytes]:
-    result = evaluation.evaluate(policies, shard=shard, **options)
-    return result._run_text, result.records_jsonl
+) -> EvalResult:
+    # The result carries the shard's exact tally: the merge copies its records, unparsed.
+    return evaluation.evaluate(policies, shard=shard, **options)
+
+
+def default_num_shards() -> int:
+    """:data:`SHARDS_PER_CPU` times the CPUs of the Ray cluster this process is connected
+    to (at least 1)."""
+    import ray
+
+    return max(1, SHARDS_PER_CPU * int(ray.cluster_resources().get("CPU", 1)))
 
 
 def evaluate(
@@ -89,8 +102,10 @@ def evaluate(
 
     Args:
         policies: As :func:`chaosops.evaluation.evaluate` takes them.
-        num_shards: Shards to cut the episode list into (default: the cluster's CPUs,
-            at least 1). More shards than workers balance load; each shard is one task.
+        num_shards: Shards to cut the episode list into (default:
+            :func:`default_num_shards`, four per cluster CPU). Each shard is one task;
+            more shards than workers balance the load, as shards of equal length are not
+            of equal work.
         address: Passed to ``ray.init`` when Ray is not initialised yet: ``None`` starts
             or joins a local instance, ``"auto"`` joins the running cluster, or
             ``"ray://HOST:10001"``.
@@ -114,7 +129,7 @@ def evaluate(
     if not ray.is_initialized():
         ray.init(address=address, **(ray_init or {}))
     if num_shards is None:
-        num_shards = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        num_shards = default_num_shards()
     if num_shards < 1:
         raise ConfigError(f"num_shards {num_shards} is out of range; use 1 or more")
     if max_retries < 0:
@@ -136,18 +151,18 @@ def evaluate(
         task.remote(policy_ref, (k, num_shards), options): (k, num_shards)
         for k in range(1, num_shards + 1)
     }
-    outputs: List[Tuple[str, bytes]] = []
+    outputs: List[EvalResult] = []
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:
             shard = pending.pop(ref)
-            run_text, records = ray.get(ref)
-            outputs.append((run_text, records))
+            result: EvalResult = ray.get(ref)
+            outputs.append(result)
             if progress is not None:
                 progress(
                     ShardReport(
                         shard=shard,
-                        episodes=records.count(b"\n"),
+                        episodes=result.evaluation["episodes"],
                         seconds=time.monotonic() - started,
                         done=len(outputs),
                     )

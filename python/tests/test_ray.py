@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 import numpy as np
 import pytest
@@ -38,8 +38,8 @@ def hashed(observations: np.ndarray, masks: np.ndarray) -> np.ndarray:
 POLICY = BatchPolicy(hashed, batch_size=16, name="hashed")
 
 
-@pytest.mark.parametrize("num_shards", [1, 3, 7])
-def test_a_ray_evaluation_equals_the_local_one(num_shards: int) -> None:
+@pytest.mark.parametrize("num_shards", [1, 3, 7, None])
+def test_a_ray_evaluation_equals_the_local_one(num_shards: Optional[int]) -> None:
     local = evaluate(["heuristic", POLICY], episodes_per_type=6, seed_offset=3)
     reports: List[chaosops.ray.ShardReport] = []
     sharded = chaosops.ray.evaluate(
@@ -52,6 +52,10 @@ def test_a_ray_evaluation_equals_the_local_one(num_shards: int) -> None:
     assert sharded.records_jsonl == local.records_jsonl
     assert sharded._evaluation_text == local._evaluation_text
     assert sharded.summary == local.summary
+    if num_shards is None:
+        # The default: four shards per CPU of the two-CPU local instance.
+        assert chaosops.ray.default_num_shards() == 8
+        num_shards = 8
     assert sorted(r.shard for r in reports) == [(k, num_shards) for k in range(1, num_shards + 1)]
     assert [r.done for r in reports] == list(range(1, num_shards + 1))
     assert sum(r.episodes for r in reports) == 2 * 11 * 6
