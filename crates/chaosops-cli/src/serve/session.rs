@@ -8,7 +8,11 @@ use chaosops_model::{
     Action, Difficulty, FailureId, ObservationData, Role, Scenario, ScenarioSpec, StepRecord, Uuid,
 };
 use chaosops_rl::TurnOutcome;
-use chaosops_roles::{EpisodeStart, PolicyKind, Team};
+use chaosops_roles::{EpisodeStart, Team};
+use std::sync::Arc;
+
+use crate::llm_policy::LlmConfig;
+use crate::policy::{PolicyChoice, PolicyName};
 use chaosops_sim::{Environment, Registry, RewardConfig, SimError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -67,12 +71,33 @@ pub struct ResetData {
     /// roles with `others` and answers when the seat's turn comes.
     #[serde(default)]
     pub seat: Option<Role>,
-    /// Seat mode: the policy of the other roles: oracle, heuristic (default), random or noop.
+    /// Seat mode: the policy of the other roles: oracle, heuristic (default), random or noop
+    /// (or llm, when the server has a model). The same as a `team` of one policy.
     #[serde(default)]
     pub others: Option<String>,
+    /// The policies the server plays: one name for every role, or an object naming one per
+    /// role (`{"sre": "oracle", "dev": "heuristic"}`, the rest heuristic). They play the
+    /// roles other than the seat, and any role on an `{"auto": true}` step.
+    #[serde(default)]
+    pub team: Option<TeamSpec>,
     /// Add the acting role's LLM prompt (`{"role", "system", "user"}`) to every observation.
     #[serde(default)]
     pub prompt: Option<bool>,
+    /// Spectator mode (the web interface's): every observation message also carries the
+    /// full `state` (ground truth, decoys marked), the `turns` the message played (each
+    /// action with its step record), and the acting role's `legal_actions`.
+    #[serde(default)]
+    pub spectate: Option<bool>,
+}
+
+/// The `team` of a reset: one policy for every role, or one per role.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(untagged)]
+pub enum TeamSpec {
+    /// Every role.
+    All(String),
+    /// Per role; roles left out play heuristic.
+    PerRole(std::collections::BTreeMap<Role, String>),
 }
 
 /// Reads a JSON number as an unsigned integer from its literal text, so that a value out of
@@ -142,53 +167,126 @@ impl Bounded for u32 {
     const MAX_TEXT: &'static str = "4294967295";
 }
 
-/// The `completion` of step data that carries model text instead of an action.
-fn completion_of(raw: &str) -> Option<String> {
+/// What a step's data asks for.
+enum StepInput {
+    /// An action object.
+    Action(Action),
+    /// `{"completion": TEXT}`: model text, parsed as a model's reply is.
+    Completion(String),
+    /// `{"command": TEXT}`: a line as `chaosops play` reads it (`restart db`).
+    Command(String),
+    /// `{"auto": true}`: the team's policy for the acting role chooses.
+    Auto,
+}
+
+/// Reads step data: an action, or one of the other inputs when the object has no
+/// `action_type`.
+fn step_input(raw: &str) -> Result<StepInput, (&'static str, String)> {
     #[derive(Deserialize)]
-    struct Completion {
-        completion: String,
+    struct Other {
+        #[serde(default)]
+        completion: Option<String>,
+        #[serde(default)]
+        command: Option<String>,
+        #[serde(default)]
+        auto: Option<bool>,
         #[serde(default)]
         action_type: Option<serde::de::IgnoredAny>,
     }
-    serde_json::from_str::<Completion>(raw)
-        .ok()
-        .filter(|c| c.action_type.is_none())
-        .map(|c| c.completion)
+    if let Ok(other) = serde_json::from_str::<Other>(raw) {
+        if other.action_type.is_none() {
+            match (other.completion, other.command, other.auto) {
+                (Some(text), None, None) => return Ok(StepInput::Completion(text)),
+                (None, Some(text), None) => return Ok(StepInput::Command(text)),
+                (None, None, Some(true)) => return Ok(StepInput::Auto),
+                (None, None, None) => {}
+                _ => return Err((
+                    code::VALIDATION_ERROR,
+                    "a step is an action, or one of \"completion\", \"command\" or \"auto\": true"
+                        .to_owned(),
+                )),
+            }
+        }
+    }
+    serde_json::from_str::<Action>(raw)
+        .map(StepInput::Action)
+        .map_err(|e| (code::VALIDATION_ERROR, format!("invalid action: {e}")))
 }
 
-/// Seat mode: the other seats play until the seat's turn or the end; each of their steps
-/// with the seat's reward for it.
+/// Builds the team of a reset; says whether it has a model seat.
+fn build_team(
+    spec: &TeamSpec,
+    seed: u64,
+    registry: &'static Registry,
+    llm: Option<&Arc<LlmConfig>>,
+) -> Result<(Team, bool), String> {
+    let name_of = |role: Role| -> &str {
+        match spec {
+            TeamSpec::All(name) => name,
+            TeamSpec::PerRole(names) => names.get(&role).map_or("heuristic", String::as_str),
+        }
+    };
+    let mut choices = Vec::with_capacity(Role::COUNT);
+    for role in Role::ALL {
+        let name: PolicyName = name_of(*role).parse()?;
+        let choice = PolicyChoice::resolve(name, llm).map_err(|_| {
+            "the llm policy needs a model: start the server with --endpoint and --model".to_owned()
+        })?;
+        choices.push(choice);
+    }
+    let uses_llm = choices.iter().any(|c| matches!(c, PolicyChoice::Llm(_)));
+    let team = Team::from_fn(|role| {
+        choices[role.index()].build(seed.wrapping_add(role.index() as u64), registry)
+    });
+    Ok((team, uses_llm))
+}
+
+/// One turn the server applied: the action, its record, and the seat's reward for it.
+type Turn = (Action, StepRecord, f64);
+
+/// Seat mode: the team plays the other seats until the seat's turn or the end.
 fn play_others(
     env: &mut Environment,
-    seat: &mut Seat,
-) -> Result<Vec<(StepRecord, f64)>, (&'static str, String)> {
+    seat: Role,
+    team: &mut Team,
+) -> Result<Vec<Turn>, (&'static str, String)> {
     let mut played = Vec::new();
-    while !env.is_done() && env.current_role() != seat.role {
+    while !env.is_done() && env.current_role() != seat {
         let role = env.current_role();
-        let action = seat.team.policy(role).act(&env.observation(), role);
+        let action = team.policy(role).act(&env.observation(), role);
         let record = env
             .step_record(&action)
             .map_err(|e| (code::EXECUTION_ERROR, e.to_string()))?;
         let reward = TurnOutcome::new(record, env.state().resolved, &RewardConfig::default())
-            .reward_of(seat.role);
-        played.push((record, reward));
+            .reward_of(seat);
+        played.push((action, record, reward));
     }
     Ok(played)
 }
 
-/// An observation message with the seat-mode and prompt fields: `reward` is the seat's
-/// over its turn and the others' (the step's reward without a seat), `others` the other
-/// seats' step records, `parse` how a completion was read, `prompt` the acting role's.
-#[allow(clippy::too_many_arguments)]
+/// What a message's reply carries besides the observation.
+struct Extras<'a> {
+    /// The seat, in seat mode.
+    seat: Option<Role>,
+    /// Turns the team played after the message's own.
+    skipped: &'a [Turn],
+    /// How a completion was read.
+    parse: Option<ParseReport>,
+    /// Add the acting role's prompt.
+    prompt: bool,
+    /// Spectator mode: the message's own turn (if any), then `skipped`, go into `turns`.
+    spectate: Option<Option<(&'a Action, StepRecord)>>,
+}
+
+/// An observation message with the seat-mode, prompt and spectator fields: `reward` is the
+/// seat's over its turn and the others' (the step's reward without a seat), `others` the
+/// other seats' step records, `parse` how a completion was read, `prompt` the acting role's.
 fn seat_message(
     registry: &'static Registry,
     env: &Environment,
     last_step: Option<StepRecord>,
     reward: f64,
-    skipped: &[(StepRecord, f64)],
-    parse: Option<ParseReport>,
-    prompt: bool,
-    seat: Option<Role>,
+    extras: Extras<'_>,
 ) -> String {
     let observation = env.observation();
     let mut data = serde_json::to_value(ObservationData {
@@ -197,14 +295,15 @@ fn seat_message(
     })
     .unwrap_or_default();
     data["reward"] = serde_json::json!(reward);
-    if let Some(seat) = seat {
+    if let Some(seat) = extras.seat {
         data["seat"] = serde_json::json!(seat);
-        data["others"] = serde_json::json!(skipped.iter().map(|(r, _)| r).collect::<Vec<_>>());
+        data["others"] =
+            serde_json::json!(extras.skipped.iter().map(|(_, r, _)| r).collect::<Vec<_>>());
     }
-    if let Some(parse) = parse {
+    if let Some(parse) = extras.parse {
         data["parse"] = serde_json::json!(parse);
     }
-    if prompt && !env.is_done() {
+    if extras.prompt && !env.is_done() {
         let role = observation.turn_role;
         let ids: Vec<&str> = registry.ids().collect();
         data["prompt"] = serde_json::json!({
@@ -213,7 +312,40 @@ fn seat_message(
             "user": chaosops_llm::render_observation(&observation),
         });
     }
+    if let Some(own) = extras.spectate {
+        let turns: Vec<_> = own
+            .into_iter()
+            .chain(extras.skipped.iter().map(|(a, r, _)| (a, *r)))
+            .map(|(action, record)| serde_json::json!({"action": action, "record": record}))
+            .collect();
+        data["turns"] = serde_json::json!(turns);
+        data["state"] = serde_json::to_value(env.state()).unwrap_or_default();
+        data["legal_actions"] = if env.is_done() {
+            serde_json::json!([])
+        } else {
+            legal_actions(registry, env.current_role())
+        };
+    }
     serde_json::json!({"type": "observation", "data": data}).to_string()
+}
+
+/// The action table entries the rules allow `role`: `[{"index", "name", "action"}]`.
+fn legal_actions(registry: &'static Registry, role: Role) -> serde_json::Value {
+    static TABLE: std::sync::OnceLock<chaosops_rl::ActionTable> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| chaosops_rl::ActionTable::new(registry));
+    let mask = table.mask(role);
+    serde_json::Value::Array(
+        table
+            .actions()
+            .iter()
+            .zip(table.names())
+            .enumerate()
+            .filter(|(i, _)| mask[*i] != 0)
+            .map(|(i, (action, name))| {
+                serde_json::json!({"index": i, "name": name, "action": action})
+            })
+            .collect(),
+    )
 }
 
 /// True when `raw` is a JSON object (the protocol has no positional arrays).
@@ -324,12 +456,6 @@ pub struct Handled {
     pub ended: bool,
 }
 
-/// Seat mode: the learner's role and the team playing the others.
-struct Seat {
-    role: Role,
-    team: Team,
-}
-
 /// One WebSocket session: at most one episode at a time.
 pub struct Session {
     registry: &'static Registry,
@@ -337,8 +463,15 @@ pub struct Session {
     max_message_bytes: usize,
     steps: u64,
     last: Handled,
-    seat: Option<Seat>,
+    /// Seat mode: the learner's role.
+    seat: Option<Role>,
+    /// The policies the server plays (the other seats, and `auto` steps).
+    team: Option<Team>,
+    /// True when the team has a model seat (its turns block on HTTP).
+    team_uses_llm: bool,
     prompt: bool,
+    spectate: bool,
+    llm: Option<Arc<LlmConfig>>,
 }
 
 impl Session {
@@ -351,8 +484,24 @@ impl Session {
             steps: 0,
             last: Handled::default(),
             seat: None,
+            team: None,
+            team_uses_llm: false,
             prompt: false,
+            spectate: false,
+            llm: None,
         }
+    }
+
+    /// Lets a `team` name the `llm` policy, played by this model.
+    pub fn with_llm(mut self, llm: Option<Arc<LlmConfig>>) -> Self {
+        self.llm = llm;
+        self
+    }
+
+    /// True when the next message may wait on a model (the caller should not run it on an
+    /// async worker as is).
+    pub fn may_block(&self) -> bool {
+        self.team_uses_llm
     }
 
     /// What the last message was and how it went.
@@ -446,53 +595,63 @@ impl Session {
             _ => ResetData::default(),
         };
         let (mut env, scenario) = environment_of(self.registry, &data)?;
-        let mut seat = match data.seat {
-            None if data.others.is_some() => {
+        let spec = match (&data.team, &data.others) {
+            (Some(_), Some(_)) => {
                 return Err((
                     code::VALIDATION_ERROR,
-                    "\"others\" goes with \"seat\": name the learner's role".to_owned(),
-                ));
+                    "give \"team\" or \"others\", not both".to_owned(),
+                ))
             }
-            None => None,
-            Some(role) => {
-                let kind: PolicyKind = data
-                    .others
-                    .as_deref()
-                    .unwrap_or("heuristic")
-                    .parse()
-                    .map_err(|e: String| (code::VALIDATION_ERROR, e))?;
-                let mut team = Team::uniform(kind, data.seed.unwrap_or(0));
+            (Some(team), None) => Some(team.clone()),
+            (None, Some(others)) => Some(TeamSpec::All(others.clone())),
+            (None, None) => data.seat.map(|_| TeamSpec::All("heuristic".to_owned())),
+        };
+        let (mut team, uses_llm) = match spec {
+            Some(spec) => {
+                let (mut team, uses_llm) = build_team(
+                    &spec,
+                    data.seed.unwrap_or(0),
+                    self.registry,
+                    self.llm.as_ref(),
+                )
+                .map_err(|e| (code::VALIDATION_ERROR, e))?;
                 team.begin_episode(&EpisodeStart {
                     scenario: &scenario,
                     failure: env.simulator().failure(),
                 });
-                Some(Seat { role, team })
+                (Some(team), uses_llm)
             }
+            None => (None, false),
         };
-        let skipped = match seat.as_mut() {
-            Some(seat) => play_others(&mut env, seat)?,
-            None => Vec::new(),
+        let skipped = match (data.seat, team.as_mut()) {
+            (Some(seat), Some(team)) => play_others(&mut env, seat, team)?,
+            _ => Vec::new(),
         };
         // Nothing in the session changes until the reset is known to be good.
-        self.seat = seat;
+        self.seat = data.seat;
+        self.team = team;
+        self.team_uses_llm = uses_llm;
         self.prompt = data.prompt.unwrap_or(false);
+        self.spectate = data.spectate.unwrap_or(false);
         let env = self.env.insert(env);
-        if self.seat.is_none() && !self.prompt {
+        if self.seat.is_none() && !self.prompt && !self.spectate {
             return Ok(observation_message(&ObservationData {
                 observation: env.observation(),
                 last_step: None,
             }));
         }
-        let role = self.seat.as_ref().map(|s| s.role);
         Ok(seat_message(
             self.registry,
             env,
             None,
             0.0,
-            &skipped,
-            None,
-            self.prompt,
-            role,
+            Extras {
+                seat: self.seat,
+                skipped: &skipped,
+                parse: None,
+                prompt: self.prompt,
+                spectate: self.spectate.then_some(None),
+            },
         ))
     }
 
@@ -507,31 +666,51 @@ impl Session {
                 "invalid action: expected an object such as {\"action_type\": \"noop\"}".to_owned(),
             ));
         }
-        let completion = completion_of(raw.get());
-        let (action, parse) = match &completion {
-            Some(text) => {
-                let parsed = chaosops_llm::parse_action(text, self.registry);
+        let env = self.env.as_mut().ok_or((
+            code::EXECUTION_ERROR,
+            "no episode in this session: send a reset first".to_owned(),
+        ))?;
+        let (action, parse) = match step_input(raw.get())? {
+            StepInput::Completion(text) => {
+                let parsed = chaosops_llm::parse_action(&text, self.registry);
                 let report = ParseReport {
                     outcome: parsed.outcome,
                     dropped: parsed.dropped,
                 };
                 (parsed.action, Some(report))
             }
-            None => (
-                serde_json::from_str::<Action>(raw.get())
-                    .map_err(|e| (code::VALIDATION_ERROR, format!("invalid action: {e}")))?,
-                None,
-            ),
+            StepInput::Command(text) => match crate::play::parse_command(&text, self.registry) {
+                Ok(crate::play::Command::Act(action)) => (action, None),
+                Ok(_) => {
+                    return Err((
+                        code::VALIDATION_ERROR,
+                        format!("\"{text}\" is not an action; type one such as \"restart db\""),
+                    ))
+                }
+                Err(e) => return Err((code::VALIDATION_ERROR, e)),
+            },
+            StepInput::Auto => {
+                let team = self.team.as_mut().ok_or((
+                    code::VALIDATION_ERROR,
+                    "an auto step needs a team: reset with \"team\" (for example \"oracle\")"
+                        .to_owned(),
+                ))?;
+                if env.is_done() {
+                    return Err((
+                        code::EXECUTION_ERROR,
+                        "the episode is over: send a reset".to_owned(),
+                    ));
+                }
+                let role = env.current_role();
+                (team.policy(role).act(&env.observation(), role), None)
+            }
+            StepInput::Action(action) => (action, None),
         };
-        let env = self.env.as_mut().ok_or((
-            code::EXECUTION_ERROR,
-            "no episode in this session: send a reset first".to_owned(),
-        ))?;
         let refused = |e: SimError| match e {
             SimError::EpisodeFinished { .. } => (code::EXECUTION_ERROR, e.to_string()),
             other => (code::VALIDATION_ERROR, other.to_string()),
         };
-        if self.seat.is_none() && parse.is_none() && !self.prompt {
+        if self.seat.is_none() && parse.is_none() && !self.prompt && !self.spectate {
             let outcome = env.step(&action).map_err(refused)?;
             self.steps += 1;
             self.last.ended = outcome.record.done;
@@ -542,27 +721,29 @@ impl Session {
         }
         let record = env.step_record(&action).map_err(refused)?;
         self.steps += 1;
-        let role = self.seat.as_ref().map(|s| s.role);
-        let mut reward = match role {
+        let mut reward = match self.seat {
             Some(seat) => TurnOutcome::new(record, env.state().resolved, &RewardConfig::default())
                 .reward_of(seat),
             None => record.reward,
         };
-        let skipped = match self.seat.as_mut() {
-            Some(seat) => play_others(env, seat)?,
-            None => Vec::new(),
+        let skipped = match (self.seat, self.team.as_mut()) {
+            (Some(seat), Some(team)) => play_others(env, seat, team)?,
+            _ => Vec::new(),
         };
-        reward += skipped.iter().map(|(_, r)| r).sum::<f64>();
+        reward += skipped.iter().map(|(_, _, r)| r).sum::<f64>();
         self.last.ended = env.is_done();
         Ok(seat_message(
             self.registry,
             env,
             Some(record),
             reward,
-            &skipped,
-            parse,
-            self.prompt,
-            role,
+            Extras {
+                seat: self.seat,
+                skipped: &skipped,
+                parse,
+                prompt: self.prompt,
+                spectate: self.spectate.then_some(Some((&action, record))),
+            },
         ))
     }
 
@@ -765,12 +946,152 @@ mod tests {
                 .contains("unknown policy \"genius\""),
             "{r}"
         );
-        let r = send(&mut s, r#"{"type": "reset", "data": {"others": "oracle"}}"#);
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"others": "oracle", "team": "noop"}}"#,
+        );
         assert!(
             r["data"]["message"]
                 .as_str()
                 .unwrap()
-                .contains("goes with \"seat\""),
+                .contains("give \"team\" or \"others\", not both"),
+            "{r}"
+        );
+        let r = send(&mut s, r#"{"type": "reset", "data": {"team": "llm"}}"#);
+        assert!(
+            r["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("start the server with --endpoint and --model"),
+            "{r}"
+        );
+    }
+
+    /// Plays an episode by auto steps and returns the cumulative reward and the messages.
+    fn auto_play(s: &mut Session, reset: &str) -> (f64, Vec<Value>) {
+        let mut replies = vec![send(s, reset)];
+        while replies.last().unwrap()["data"]["done"] != true {
+            replies.push(send(s, r#"{"type": "step", "data": {"auto": true}}"#));
+            assert_eq!(replies.last().unwrap()["type"], "observation");
+        }
+        let state = send(s, r#"{"type": "state"}"#);
+        (
+            state["data"]["cumulative_reward"].as_f64().unwrap(),
+            replies,
+        )
+    }
+
+    #[test]
+    fn a_spectator_session_plays_a_team_by_auto_steps_as_chaosops_run_does() {
+        let registry = crate::registry().unwrap();
+        let mut s = session();
+        let (reward, replies) = auto_play(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "db_deadlock", "difficulty": "hard", "seed": 3, "team": "oracle", "spectate": true}}"#,
+        );
+        let scenario = registry
+            .scenario(&ScenarioSpec {
+                failure_type: FailureId::DB_DEADLOCK,
+                seed: 3,
+                difficulty: Difficulty::Hard,
+                max_steps: chaosops_model::DEFAULT_MAX_STEPS,
+            })
+            .unwrap();
+        let mut team = Team::uniform(chaosops_roles::PolicyKind::Oracle, 3);
+        let run = chaosops_roles::run_episode(
+            registry,
+            &scenario,
+            &mut team,
+            chaosops_roles::RunOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(reward, run.cumulative_reward);
+        // Every reply of a spectator has the full state, its turns and the legal actions.
+        let first = &replies[0]["data"];
+        assert!(first["state"]["all_logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["is_red_herring"] == true));
+        assert_eq!(first["turns"], serde_json::json!([]));
+        let legal: Vec<&str> = first["legal_actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            legal.contains(&"restart:db") && !legal.contains(&"resolve"),
+            "{legal:?}"
+        );
+        let played: Vec<&Value> = replies[1..]
+            .iter()
+            .map(|r| &r["data"]["turns"][0])
+            .collect();
+        assert_eq!(played.len(), run.steps.len());
+        assert_eq!(played[0]["record"]["role"], "sre");
+        assert!(played[0]["action"]["action_type"].is_string());
+        assert_eq!(
+            replies.last().unwrap()["data"]["legal_actions"],
+            serde_json::json!([])
+        );
+        // A per-role team: the named seats play their policy, the rest heuristic.
+        let (mixed, _) = auto_play(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "db_deadlock", "seed": 3, "team": {"sre": "noop", "dev": "noop"}}}"#,
+        );
+        assert!(mixed < reward, "{mixed} vs {reward}");
+        let r = send(&mut s, r#"{"type": "step", "data": {"auto": true}}"#);
+        assert_eq!(r["data"]["code"], "EXECUTION_ERROR", "{r}");
+        send(&mut s, r#"{"type": "reset", "data": {}}"#);
+        let r = send(&mut s, r#"{"type": "step", "data": {"auto": true}}"#);
+        assert!(
+            r["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("an auto step needs a team"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn a_step_may_be_a_play_command_and_a_bad_one_is_explained() {
+        let mut s = session();
+        send(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "db_deadlock", "seat": "sre", "team": "oracle", "spectate": true}}"#,
+        );
+        for (command, explained) in [
+            ("restart", "name a service"),
+            ("restart mainframe", "unknown service \"mainframe\""),
+            ("12", "no action number 12"),
+            ("help", "is not an action"),
+        ] {
+            let r = send(
+                &mut s,
+                &format!(r#"{{"type": "step", "data": {{"command": "{command}"}}}}"#),
+            );
+            assert_eq!(r["type"], "error", "{command}: {r}");
+            assert!(
+                r["data"]["message"].as_str().unwrap().contains(explained),
+                "{command}: {r}"
+            );
+        }
+        let r = send(
+            &mut s,
+            r#"{"type": "step", "data": {"command": "restart auth"}}"#,
+        );
+        let turns = r["data"]["turns"].as_array().unwrap();
+        assert_eq!(turns[0]["action"]["action_type"], "restart");
+        assert_eq!(turns[0]["action"]["target"], "auth");
+        assert_eq!(turns[0]["record"]["role"], "sre");
+        assert!(turns.len() > 1, "the team played the other seats: {r}");
+        let r = send(
+            &mut s,
+            r#"{"type": "step", "data": {"command": "noop", "auto": true}}"#,
+        );
+        assert!(
+            r["data"]["message"].as_str().unwrap().contains("one of"),
             "{r}"
         );
     }
