@@ -3,8 +3,22 @@
 # fresh build of the extension in a virtual environment (.venv, or $CHAOSOPS_VENV), which is
 # created and filled from python/requirements-test.txt when needed, and a second one
 # (.venv-openenv-core) holding the previous OpenEnv client for one compatibility test.
+# The web interface's tests drive Debian's Chromium through its ChromeDriver: when they are
+# missing, they are installed with apt-get (as root, or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+chromium="${CHAOSOPS_CHROMIUM:-/usr/bin/chromium}"
+chromedriver="${CHAOSOPS_CHROMEDRIVER:-/usr/bin/chromedriver}"
+if [ ! -x "$chromium" ] || [ ! -x "$chromedriver" ]; then
+    echo "== installing Chromium and ChromeDriver (Debian's chromium, chromium-driver) for the web tests"
+    if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+        echo "test.sh: $chromium or $chromedriver is missing; install Debian's chromium and chromium-driver" >&2
+        exit 1
+    fi
+    $sudo apt-get update -q >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null
+fi
 
 echo "== cargo test --workspace"
 cargo test --workspace

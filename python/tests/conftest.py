@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterator, List
 
 import pytest
 
@@ -36,6 +39,36 @@ def chaosops_bin() -> Path:
     assert cargo, "cargo is needed to build the chaosops binary (or set CHAOSOPS_BIN)"
     subprocess.run([cargo, "build", "-q", "-p", "chaosops-cli"], cwd=ROOT, check=True)
     return ROOT / "target" / "debug" / "chaosops"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def server(chaosops_bin: Path) -> Iterator[str]:
+    """A `chaosops serve` on a free loopback port, ready; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(chaosops_bin), "serve", "--port", str(port), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def run_replay(binary: Path, lines: List[str], *extra: str) -> List[Dict]:

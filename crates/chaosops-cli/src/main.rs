@@ -418,6 +418,10 @@ enum Command {
         /// Do not log session starts and ends (the same as --log-level warn).
         #[arg(long)]
         quiet: bool,
+        /// The model that plays a seat whose policy is `llm` (a reset's "team", the web
+        /// interface's policy menus); without --endpoint and --model, `llm` is refused.
+        #[command(flatten)]
+        llm: LlmArgs,
     },
 }
 
@@ -803,6 +807,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve {
+            llm,
             host,
             port,
             max_sessions,
@@ -858,6 +863,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 shutdown_timeout,
                 allowed_origins: allow_origins,
                 log: log.clone(),
+                llm: llm.config()?,
             };
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(async {
@@ -867,7 +873,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 let addr = listener.local_addr()?;
                 log.log(
                     serve::log::Level::Info,
-                    &format!("chaosops serve: listening on http://{addr} (WebSocket sessions at ws://{addr}/ws); Ctrl-C stops"),
+                    &format!("chaosops serve: listening on http://{addr} (web interface at http://{addr}/web, WebSocket sessions at ws://{addr}/ws); Ctrl-C stops"),
                     &[],
                 );
                 serve::serve(listener, registry, config, shutdown_signal(log.clone())).await?;

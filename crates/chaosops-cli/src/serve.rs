@@ -6,6 +6,7 @@ pub mod log;
 pub mod metrics;
 mod openenv;
 pub mod session;
+pub mod web;
 
 pub use load::{run as load_test, LoadReport};
 
@@ -61,6 +62,8 @@ pub struct ServeConfig {
     pub allowed_origins: Vec<String>,
     /// Where session starts and ends, refusals and the server's own events go.
     pub log: Log,
+    /// The model behind the `llm` policy, when sessions may seat it (`"team"` at reset).
+    pub llm: Option<std::sync::Arc<crate::llm_policy::LlmConfig>>,
 }
 
 impl Default for ServeConfig {
@@ -76,6 +79,7 @@ impl Default for ServeConfig {
             shutdown_timeout: Duration::from_secs(5),
             allowed_origins: Vec::new(),
             log: Log::off(),
+            llm: None,
         }
     }
 }
@@ -105,6 +109,7 @@ struct App {
     schema: Bytes,
     metadata: Bytes,
     openapi: Bytes,
+    catalog: Bytes,
     metrics: metrics::Metrics,
 }
 
@@ -210,6 +215,7 @@ fn app(
         "documentation_url": null,
         "readme_content": null,
     });
+    let catalog = Bytes::from(web::catalog(registry, config.llm.is_some()));
     Arc::new(App {
         registry,
         config,
@@ -219,6 +225,7 @@ fn app(
         schema: Bytes::from(schema.to_string()),
         metadata: Bytes::from(metadata.to_string()),
         openapi: Bytes::from(openenv::openapi(registry).to_string()),
+        catalog,
         metrics: metrics::Metrics::new(),
     })
 }
@@ -226,6 +233,29 @@ fn app(
 fn routes(app: Arc<App>) -> Router {
     Router::new()
         .route("/ws", get(ws))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::temporary("/web") }),
+        )
+        .route(
+            "/web",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    web::INDEX_HTML,
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/web/catalog",
+            get(|State(app): State<Arc<App>>| async move {
+                json_response(StatusCode::OK, app.catalog.clone())
+            }),
+        )
         .route(
             "/health",
             get(|| async { json_response(StatusCode::OK, r#"{"status":"healthy"}"#.into()) }),
@@ -491,7 +521,8 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
         ],
     );
     let mut shutdown = app.shutdown.clone();
-    let mut session = Session::new(app.registry, app.config.max_message_bytes);
+    let mut session =
+        Session::new(app.registry, app.config.max_message_bytes).with_llm(app.config.llm.clone());
     let mut close_with = (close_code::NORMAL, "bye");
     let mut refused_frame = false;
     loop {
@@ -569,7 +600,12 @@ async fn run_session(app: Arc<App>, mut socket: WebSocket, peer: SocketAddr) {
             },
         };
         let started = std::time::Instant::now();
-        let reply = session.handle(text.as_str());
+        // A model seat blocks on HTTP: its turns run off the async workers.
+        let reply = if session.may_block() {
+            tokio::task::block_in_place(|| session.handle(text.as_str()))
+        } else {
+            session.handle(text.as_str())
+        };
         let handled = session.last();
         app.metrics.message(handled.kind, handled.code);
         if handled.kind == "step" && handled.code.is_none() {

@@ -263,7 +263,7 @@ fn start_mock_with(reply: Reply) -> (SocketAddr, Arc<AtomicUsize>) {
 
 /// The first turn request of all gets prose (forcing a retry), the manager always gets
 /// prose (forcing fallbacks), the others play the db_deadlock oracle.
-fn start_mock() -> (SocketAddr, Arc<AtomicUsize>) {
+pub(crate) fn start_mock() -> (SocketAddr, Arc<AtomicUsize>) {
     start_mock_with(|n, system| {
         Ok(
             if n == 0 || system.contains("You are the incident Manager") {

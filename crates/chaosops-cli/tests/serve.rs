@@ -1097,3 +1097,115 @@ fn absurd_serve_options_are_refused_naming_the_value() {
         assert!(err.contains(expected), "{flag} {value}: {err}");
     }
 }
+
+/// A model configured on the server plays the seats a reset's team names `llm`: its turns
+/// block on HTTP off the async workers, and the page's menus offer it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_may_seat_the_servers_model() {
+    let (mock, requests) = crate::llm::start_mock();
+    let llm = chaosops_cli::llm_policy::LlmConfig {
+        provider: chaosops_cli::llm_policy::Provider::Openai,
+        endpoint: format!("http://{mock}/v1"),
+        model: "mock".to_owned(),
+        api_key: None,
+        timeout: Duration::from_secs(10),
+        attempts: 3,
+        max_tokens: 64,
+        temperature: 0.0,
+        failures: Default::default(),
+    };
+    let server = Server::start(ServeConfig {
+        llm: Some(std::sync::Arc::new(llm)),
+        ..ServeConfig::default()
+    })
+    .await;
+    let (_, catalog) = http(server.addr, "GET", "/web/catalog", "").await;
+    assert_eq!(
+        catalog["policies"],
+        json!(["oracle", "heuristic", "random", "noop", "llm"])
+    );
+    let mut ws = server.connect().await;
+    let mut reply = call_json(
+        &mut ws,
+        json!({"type": "reset", "data": {"failure_type": "db_deadlock", "seed": 1,
+               "team": {"sre": "llm", "dev": "llm", "oversight": "noop", "manager": "noop"},
+               "spectate": true}}),
+    )
+    .await;
+    let mut actions = Vec::new();
+    while reply["data"]["done"] != true {
+        reply = call_json(&mut ws, json!({"type": "step", "data": {"auto": true}})).await;
+        assert_eq!(reply["type"], "observation", "{reply}");
+        actions.push(reply["data"]["turns"][0]["action"]["action_type"].clone());
+    }
+    // The mock's SRE declares the root cause (after one reply of prose) and its Dev restarts db.
+    assert_eq!(actions, ["identify_root_cause", "noop", "restart"]);
+    assert_eq!(reply["data"]["state"]["resolved"], true);
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 3);
+    server.stop().await;
+
+    // Without a model, `llm` is neither offered nor accepted.
+    let plain = Server::quiet().await;
+    let (_, catalog) = http(plain.addr, "GET", "/web/catalog", "").await;
+    assert_eq!(
+        catalog["policies"],
+        json!(["oracle", "heuristic", "random", "noop"])
+    );
+    let mut ws = plain.connect().await;
+    let refused = call_json(&mut ws, json!({"type": "reset", "data": {"team": "llm"}})).await;
+    assert!(
+        refused["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--endpoint and --model"),
+        "{refused}"
+    );
+    plain.stop().await;
+}
+
+/// The web interface: `/` sends browsers to `/web`, whose page is embedded and needs
+/// nothing from elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_interface_is_served_from_the_binary() {
+    let server = Server::quiet().await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = String::new();
+    stream.read_to_string(&mut head).await.unwrap();
+    assert!(head.starts_with("HTTP/1.1 307"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("location: /web\r\n"),
+        "{head}"
+    );
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /web HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).await.unwrap();
+    assert!(page.contains("content-type: text/html"), "{}", &page[..300]);
+    assert!(page.contains("<title>ChaosOps</title>"));
+    // Offline: no script, style or font is fetched from another host.
+    for attr in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!page.contains(attr), "the page loads {attr}...");
+    }
+    let (status, catalog) = http(server.addr, "GET", "/web/catalog", "").await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = catalog["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    let registry = chaosops_cli::registry().unwrap();
+    assert_eq!(ids, registry.ids().collect::<Vec<_>>());
+    assert_eq!(
+        catalog["roles"],
+        json!(["sre", "oversight", "dev", "manager"])
+    );
+    server.stop().await;
+}
