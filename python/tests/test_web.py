@@ -285,4 +285,12 @@ def test_keys_run_pause_and_step(browser: WebDriver, server: str) -> None:
     assert browser.find_element(By.ID, "pause").text == "Resume", "a step leaves the run paused"
     body.send_keys(" ")
     finished(browser)
+    # Runs started while a turn is in flight take over cleanly.
+    body.send_keys("r")
+    wait_for(browser, rows, lambda el: len(el.find_elements(By.TAG_NAME, "tr")) >= 1)
+    body.send_keys("r")
+    body.send_keys("r")
+    assert finished(browser).startswith("Not resolved after 20 steps")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#turns tbody tr")) == 20
+    assert not browser.find_element(By.ID, "error").is_displayed()
     assert console_errors(browser) == []
