@@ -2,8 +2,10 @@
 //! arguments, does IO and prints. This is the one crate that touches files,
 //! standard streams or the network.
 //!
-//! Evaluation and replay live in `chaosops-eval`; this crate adds the `llm` policy's HTTP
-//! client, the server, the terminal UI, the charts and the benchmarks' load generators.
+//! Evaluation and replay live in `chaosops-eval`, the server and the `llm` policy's HTTP
+//! client in `chaosops-server` (re-exported here as [`serve`], [`llm_policy`], [`policy`]
+//! and [`schema`]); this crate adds the terminal UI, the charts, the output folders and the
+//! benchmarks' load generators.
 //!
 //! ```
 //! let registry = chaosops_cli::registry().unwrap();
@@ -16,12 +18,12 @@ pub mod dashboard;
 pub mod evaluate;
 pub mod list;
 pub mod live;
-pub mod llm_policy;
+pub mod load;
 pub mod play;
 pub mod plots;
-pub mod policy;
-pub mod schema;
-pub mod serve;
+
+pub use chaosops_server as serve;
+pub use chaosops_server::{llm_policy, policy, schema};
 
 use chaosops_sim::{Registry, SimError};
 

@@ -658,7 +658,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     let _ = stop_rx.await;
                 }));
                 for &n in &clients {
-                    let report = serve::load_test(addr, n, steps)
+                    let report = chaosops_cli::load::run(addr, n, steps)
                         .await
                         .map_err(|e| anyhow::anyhow!(e))?;
                     let mut out = io::stdout().lock();

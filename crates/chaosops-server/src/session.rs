@@ -679,8 +679,8 @@ impl Session {
                 };
                 (parsed.action, Some(report))
             }
-            StepInput::Command(text) => match crate::play::parse_command(&text, self.registry) {
-                Ok(crate::play::Command::Act(action)) => (action, None),
+            StepInput::Command(text) => match crate::command::parse_command(&text, self.registry) {
+                Ok(crate::command::Command::Act(action)) => (action, None),
                 Ok(_) => {
                     return Err((
                         code::VALIDATION_ERROR,
@@ -765,8 +765,14 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
+    fn registry() -> &'static Registry {
+        chaosops_failures::link();
+        chaosops_roles::link();
+        Registry::global().unwrap()
+    }
+
     fn session() -> Session {
-        Session::new(crate::registry().unwrap(), 4096)
+        Session::new(registry(), 4096)
     }
 
     fn send(s: &mut Session, text: &str) -> Value {
@@ -983,7 +989,7 @@ mod tests {
 
     #[test]
     fn a_spectator_session_plays_a_team_by_auto_steps_as_chaosops_run_does() {
-        let registry = crate::registry().unwrap();
+        let registry = registry();
         let mut s = session();
         let (reward, replies) = auto_play(
             &mut s,

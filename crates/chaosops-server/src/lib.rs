@@ -1,14 +1,31 @@
-//! `chaosops serve`: an OpenEnv-compatible environment server (WebSocket sessions plus the
-//! stateless HTTP endpoints of OpenEnv's simulation mode), on axum and tokio.
+//! The ChaosOps environment server behind `chaosops serve`: OpenEnv-compatible WebSocket
+//! sessions, the stateless HTTP endpoints of OpenEnv's simulation mode, operations
+//! endpoints and the web interface, on axum and tokio ([`serve`]); and what the server
+//! shares with other front ends: the `llm` policy's HTTP client ([`llm_policy`]), policy
+//! choices by name ([`policy`]), the JSON schemas ([`schema`]) and the reading of a typed
+//! action ([`command`]).
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! chaosops_failures::link();
+//! chaosops_roles::link();
+//! let registry = chaosops_sim::Registry::global().expect("registry");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! let config = chaosops_server::ServeConfig::default();
+//! chaosops_server::serve(listener, registry, config, std::future::pending()).await
+//! # }
+//! ```
+#![deny(missing_docs)]
 
-mod load;
+pub mod command;
+pub mod llm_policy;
 pub mod log;
 pub mod metrics;
 mod openenv;
+pub mod policy;
+pub mod schema;
 pub mod session;
 pub mod web;
-
-pub use load::{run as load_test, LoadReport};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -1,4 +1,5 @@
-//! The server load benchmark: N WebSocket clients on loopback, each playing episodes in turn.
+//! The server load benchmark (`chaosops bench --server`): N WebSocket clients on loopback,
+//! each playing episodes in turn.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
