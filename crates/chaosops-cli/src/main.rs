@@ -81,7 +81,9 @@ impl ScenarioArgs {
 
 /// How to reach a model for `--policy llm`.
 #[derive(Args)]
-#[command(next_help_heading = "LLM policy (with --policy llm)")]
+#[command(
+    next_help_heading = "LLM policy (seats played by llm: --policy llm, or a server team's llm seats)"
+)]
 struct LlmArgs {
     /// The model's API: openai (any OpenAI-compatible chat-completions endpoint) or
     /// anthropic (the Messages API; use --endpoint `https://api.anthropic.com/v1` and
