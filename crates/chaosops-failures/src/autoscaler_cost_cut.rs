@@ -61,6 +61,9 @@ impl FailureInjector for AutoscalerCostCut {
     fn is_correct_fix(&self, turn: Turn<'_>, _state: &State) -> bool {
         turn.is(ActionType::Scale, Service::Payments) && turn.replicas() >= MIN_HEALTHY_REPLICAS
     }
+    fn source(&self) -> &'static str {
+        crate::BUILT_IN
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::AUTOSCALER_COST_CUT)
             .with(Role::Oversight, Action::flag_rogue(FleetAgent::Autoscaler))

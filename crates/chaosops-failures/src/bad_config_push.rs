@@ -40,6 +40,9 @@ impl FailureInjector for BadConfigPush {
     fn is_correct_fix(&self, turn: Turn<'_>, _state: &State) -> bool {
         turn.is(ActionType::Rollback, Service::Auth)
     }
+    fn source(&self) -> &'static str {
+        crate::BUILT_IN
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::BAD_CONFIG_PUSH)
             .with(Role::Dev, Action::rollback(Service::Auth))

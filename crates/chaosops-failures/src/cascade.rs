@@ -79,6 +79,9 @@ impl FailureInjector for Cascade {
             );
         }
     }
+    fn source(&self) -> &'static str {
+        crate::BUILT_IN
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::CASCADE)
             .with(Role::Dev, Action::restart(Service::Db))

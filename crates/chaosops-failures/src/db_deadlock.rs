@@ -61,6 +61,9 @@ impl FailureInjector for DbDeadlock {
     fn is_correct_fix(&self, turn: Turn<'_>, _state: &State) -> bool {
         turn.is(ActionType::Restart, Service::Db)
     }
+    fn source(&self) -> &'static str {
+        crate::BUILT_IN
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::DB_DEADLOCK).with(Role::Dev, Action::restart(Service::Db))
     }

@@ -57,6 +57,9 @@ impl FailureInjector for DiskFull {
             db.health = Health::Critical;
         }
     }
+    fn source(&self) -> &'static str {
+        crate::BUILT_IN
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::DISK_FULL).with(Role::Dev, Action::scale(Service::Db, 2))
     }

@@ -49,6 +49,9 @@ impl FailureInjector for DnsOutage {
     fn is_correct_fix(&self, turn: Turn<'_>, _state: &State) -> bool {
         turn.is(ActionType::Restart, Service::Auth)
     }
+    fn source(&self) -> &'static str {
+        crate::BUILT_IN
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::DNS_OUTAGE).with(Role::Dev, Action::restart(Service::Auth))
     }

@@ -20,6 +20,9 @@ mod memory_leak;
 mod misrouted_traffic;
 mod rogue_deploy_bot;
 
+/// The `source` listings show for these types.
+pub const BUILT_IN: &str = "built-in";
+
 /// Ids of the built-in failure types, sorted.
 pub const BUILTIN_IDS: [&str; 9] = [
     "autoscaler_cost_cut",

@@ -50,6 +50,9 @@ impl FailureInjector for MemoryLeak {
             n.health = Health::Critical;
         }
     }
+    fn source(&self) -> &'static str {
+        crate::BUILT_IN
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::MEMORY_LEAK)
             .with(Role::Dev, Action::restart(Service::Notifications))

@@ -50,6 +50,9 @@ impl FailureInjector for MisroutedTraffic {
         turn.action_type == ActionType::Escalate
             && state.is_flagged(FleetAgent::LoadBalancer.as_str())
     }
+    fn source(&self) -> &'static str {
+        crate::BUILT_IN
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::MISROUTED_TRAFFIC)
             .with(

@@ -58,6 +58,9 @@ impl FailureInjector for RogueDeployBot {
     fn is_beneficial(&self, turn: Turn<'_>, _state: &State) -> bool {
         turn.is(ActionType::Rollback, Service::Payments)
     }
+    fn source(&self) -> &'static str {
+        crate::BUILT_IN
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::ROGUE_DEPLOY_BOT)
             .with(Role::Oversight, Action::flag_rogue(FleetAgent::DeployBot))

@@ -39,6 +39,9 @@ pub enum SimError {
         /// The role.
         role: Role,
     },
+    /// Failure types given to [`crate::Registry::install`] once the registry was in use.
+    #[error("failure types can only be added before the registry is first used (load scenario packs at start-up)")]
+    RegistryInUse,
     /// An input outside the model's limits.
     #[error(transparent)]
     Model(#[from] ModelError),

@@ -95,6 +95,11 @@ pub trait FailureInjector: Send + Sync + 'static {
     fn on_wrong_fix(&self, _turn: Turn<'_>, _state: &mut State, _flags: &mut OutcomeFlags) {}
     /// The oracle's plan for this failure.
     fn playbook(&self) -> Playbook;
+    /// Where this type comes from, as listings show it: `built-in`, `plugin` (the default,
+    /// for compiled crates), or a pack's file.
+    fn source(&self) -> &'static str {
+        "plugin"
+    }
 }
 
 /// Registers a failure type with the engine's registry.

@@ -20,7 +20,12 @@ pub struct FailureInfo {
     pub tiers: Vec<Difficulty>,
     /// The rogue fleet agent, if any.
     pub rogue_agent: Option<FleetAgent>,
+    /// Where it comes from: `built-in`, `plugin` (a compiled crate), or the pack file.
+    pub source: &'static str,
 }
+
+static GLOBAL: OnceLock<Result<Registry, SimError>> = OnceLock::new();
+static EXTRA: OnceLock<Vec<&'static dyn FailureInjector>> = OnceLock::new();
 
 /// Failure types sorted by id and one projection per role. Built once; never iterated per step.
 pub struct Registry {
@@ -49,16 +54,28 @@ impl Registry {
     /// Binaries, tests and benches must link the plugin crates (`chaosops_failures::link()`,
     /// `chaosops_roles::link()`), or their registrations are dropped by the linker.
     pub fn global() -> Result<&'static Registry, SimError> {
-        static GLOBAL: OnceLock<Result<Registry, SimError>> = OnceLock::new();
         GLOBAL
             .get_or_init(|| {
+                let extra = EXTRA.get_or_init(Vec::new);
                 Registry::from_parts(
-                    inventory::iter::<FailureRegistration>().map(|r| r.0),
+                    inventory::iter::<FailureRegistration>()
+                        .map(|r| r.0)
+                        .chain(extra.iter().copied()),
                     inventory::iter::<ProjectionRegistration>().map(|r| r.0),
                 )
             })
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// Adds failure types known only at run time (scenario packs) to the registry
+    /// [`global`](Self::global) builds. Must come before its first use, once; their ids must
+    /// differ from every other type's (checked when the registry is built).
+    pub fn install(failures: Vec<&'static dyn FailureInjector>) -> Result<(), SimError> {
+        if GLOBAL.get().is_some() {
+            return Err(SimError::RegistryInUse);
+        }
+        EXTRA.set(failures).map_err(|_| SimError::RegistryInUse)
     }
 
     /// Builds a registry from explicit parts; refuses duplicate or malformed ids and missing roles.
@@ -132,6 +149,7 @@ impl Registry {
                     description: f.description(),
                     tiers,
                     rogue_agent: f.rogue_agent(),
+                    source: f.source(),
                 }
             })
             .collect()
