@@ -180,7 +180,9 @@ def observation_layout() -> List[Tuple[str, int, int, str]]:
     """The observation vector's segments: (name, start, length, description)."""
 
 def failure_types() -> List[Dict[str, Any]]:
-    """The registered failure types: id, description, tiers, rogue_agent."""
+    """The registered failure types: id, description, tiers, rogue_agent, source
+    (``built-in``, ``plugin``, or the file of a scenario pack loaded from the folder
+    ``$CHAOSOPS_SCENARIOS`` names when the package is first used)."""
 
 def replay_lines(lines: Sequence[str], team_weight: float = 0.6) -> List[str]:
     """``chaosops replay`` in-process: one output line per input line."""

@@ -13,8 +13,8 @@ pub fn render_table(infos: &[FailureInfo]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<22} {:<18} {:<14} DESCRIPTION",
-        "ID", "TIERS", "ROGUE"
+        "{:<28} {:<18} {:<14} {:<90} SOURCE",
+        "ID", "TIERS", "ROGUE", "DESCRIPTION"
     );
     for i in infos {
         let tiers: Vec<&str> = i.tiers.iter().map(|t| t.as_str()).collect();
@@ -26,8 +26,8 @@ pub fn render_table(infos: &[FailureInfo]) -> String {
         let rogue = i.rogue_agent.map_or("-", |a| a.as_str());
         let _ = writeln!(
             out,
-            "{:<22} {:<18} {:<14} {}",
-            i.id, tiers, rogue, i.description
+            "{:<28} {:<18} {:<14} {:<90} {}",
+            i.id, tiers, rogue, i.description, i.source
         );
     }
     out

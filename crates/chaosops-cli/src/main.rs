@@ -27,6 +27,11 @@ use std::sync::Arc;
 #[derive(Parser)]
 #[command(name = "chaosops", version, about, long_about = None)]
 struct Cli {
+    /// A folder of scenario packs (incident types written as TOML, see
+    /// docs/scenario-packs.md) to load beside the built-in types, for any command; the
+    /// environment variable CHAOSOPS_SCENARIOS does the same.
+    #[arg(long, global = true, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -449,6 +454,7 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    chaosops_packs::install_from_env(cli.scenarios.as_deref()).map_err(anyhow::Error::msg)?;
     let registry = registry().context("building the plugin registry")?;
     let stdout = io::stdout();
     match cli.command {

@@ -5,6 +5,7 @@ mod docs;
 mod eval;
 mod list;
 mod llm;
+mod packs;
 mod properties;
 mod replay_errors;
 mod serve;

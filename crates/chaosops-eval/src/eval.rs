@@ -1333,7 +1333,13 @@ pub fn render_summary(eval: &Evaluation) -> String {
         "\nBy failure type (success rate / mean reward over {}):\n",
         tiers.join(", ")
     );
-    let _ = write!(out, "{:<22}", "failure_type");
+    // 22 columns, or more for longer ids (scenario packs).
+    let width = eval
+        .by_failure
+        .iter()
+        .map(|r| r.failure_type.len() + 1)
+        .fold(22, usize::max);
+    let _ = write!(out, "{:<width$}", "failure_type");
     for p in &eval.policies {
         let _ = write!(out, " {p:>20}");
     }
@@ -1341,7 +1347,7 @@ pub fn render_summary(eval: &Evaluation) -> String {
     let mut rows = eval.by_failure.iter().peekable();
     while let Some(first) = rows.peek() {
         let failure = first.failure_type.clone();
-        let _ = write!(out, "{failure:<22}");
+        let _ = write!(out, "{failure:<width$}");
         let mine: Vec<&FailureRow> =
             std::iter::from_fn(|| rows.next_if(|r| r.failure_type == failure)).collect();
         for p in &eval.policies {

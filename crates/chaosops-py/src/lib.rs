@@ -23,6 +23,12 @@ use crate::convert::to_py;
 pub(crate) fn registry() -> PyResult<&'static Registry> {
     chaosops_failures::link();
     chaosops_roles::link();
+    // Scenario packs named by $CHAOSOPS_SCENARIOS join the registry on its first use.
+    static PACKS: OnceLock<Result<(), String>> = OnceLock::new();
+    PACKS
+        .get_or_init(|| chaosops_packs::install_from_env(None))
+        .clone()
+        .map_err(|e| errors::raise(errors::Kind::Config, e))?;
     Registry::global().map_err(errors::sim)
 }
 

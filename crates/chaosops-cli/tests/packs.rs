@@ -1,0 +1,153 @@
+//! Scenario packs through the command line: `--scenarios DIR` (or $CHAOSOPS_SCENARIOS) on
+//! any command.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::{chaosops, read_evaluation};
+
+fn scenarios() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn list_shows_pack_types_with_their_source() {
+    let dir = scenarios();
+    let out = chaosops(&["list", "--json", "--scenarios", &dir], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 17);
+    let packs: Vec<&Value> = list.iter().filter(|f| f["source"] != "built-in").collect();
+    assert_eq!(packs.len(), 8);
+    for p in &packs {
+        let source = p["source"].as_str().unwrap();
+        assert!(
+            source.ends_with(&format!("{}.toml", p["id"].as_str().unwrap())),
+            "{source}"
+        );
+    }
+    let table = chaosops(&["list", "--scenarios", &dir], b"");
+    let text = String::from_utf8(table.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("bad_feature_flag"))
+        .unwrap();
+    assert!(
+        line.contains("deploy_bot") && line.ends_with("bad_feature_flag.toml"),
+        "{line}"
+    );
+    // The plain listing is unchanged: built-in types only.
+    let plain = chaosops(&["list", "--json"], b"");
+    let plain: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(plain.as_array().unwrap().len(), 9);
+}
+
+#[test]
+fn pack_types_run_replay_and_evaluate_like_built_in_ones() {
+    let dir = scenarios();
+    let run = chaosops(
+        &[
+            "run",
+            "--scenarios",
+            &dir,
+            "--failure",
+            "bad_feature_flag",
+            "--difficulty",
+            "hard",
+            "--policy",
+            "oracle",
+        ],
+        b"",
+    );
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        text.contains("flag_rogue deploy_bot") && text.contains("result: resolved"),
+        "{text}"
+    );
+    let line = br#"{"scenario": {"failure_type": "queue_backlog", "seed": 2}, "actions": [{"action_type": "scale", "target": "notifications", "args": {"replicas": 4}}]}"#;
+    let replay = chaosops(&["replay", "--scenarios", &dir], line);
+    let out: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(out["final_state"]["resolved"], true, "{out}");
+    // Without the folder the type is unknown.
+    let unknown = chaosops(&["replay"], line);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&unknown.stdout),
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    assert!(said.contains("unknown failure type"), "{said}");
+    // An evaluation draws pack types from the tiers they name, and the oracle resolves them.
+    let out_dir = std::env::temp_dir().join(format!("chaosops-test-{}-packs", std::process::id()));
+    let eval = chaosops(
+        &[
+            "eval",
+            "--scenarios",
+            &dir,
+            "--policies",
+            "oracle",
+            "--episodes-per-type",
+            "2",
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let evaluation = read_evaluation(&eval, &out_dir);
+    let rows = evaluation["by_failure"].as_array().unwrap();
+    assert_eq!(rows.len(), 17);
+    for row in rows {
+        assert_eq!(row["success_rate"], 1.0, "{row}");
+    }
+    let _ = std::fs::remove_dir_all(&out_dir);
+}
+
+#[test]
+fn a_bad_or_shadowing_pack_stops_the_command_with_its_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("chaosops-test-{}-bad-packs", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("typo.toml"),
+        "id = \"typo\"\ndescription = \"d\"\n\n[[fix]]\naction_type = \"restart\"\ntarget = \"db\"\nreplicas = 3\n",
+    )
+    .unwrap();
+    let out = chaosops(&["list", "--scenarios", dir.to_str().unwrap()], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("typo.toml:7:1: field `replicas`: unknown field `replicas`"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.join("typo.toml"),
+        "id = \"memory_leak\"\ndescription = \"d\"\n\n[[fix]]\naction_type = \"restart\"\ntarget = \"db\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chaosops"))
+        .args(["list"])
+        .env("CHAOSOPS_SCENARIOS", &dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains(
+            "typo.toml: field `id`: \"memory_leak\" is already the id of another failure type"
+        ),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,55 @@
+"""Scenario packs from Python: the folder $CHAOSOPS_SCENARIOS names joins the registry
+when the package is first used, and its types play like the built-in ones."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROGRAM = """
+import json
+import chaosops
+types = {t["id"]: t for t in chaosops.failure_types()}
+env = chaosops.Env(failure_types=["certificate_expiry"], tiers=["easy"])
+env.reset(seed=3)
+rewards = []
+for action in [
+    {"action_type": "identify_root_cause", "args": {"failure_type": "certificate_expiry"}},
+    {"action_type": "noop"},
+    {"action_type": "restart", "target": "auth"},
+]:
+    rewards.append(env.step(action)["reward"])
+print(json.dumps({"types": types, "num_actions": chaosops.num_actions, "done": env.done,
+                  "resolved": env.state()["resolved"]}))
+"""
+
+
+def run(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", PROGRAM], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_a_pack_folder_joins_the_registry_and_plays() -> None:
+    env = dict(os.environ, CHAOSOPS_SCENARIOS=str(ROOT / "scenarios"))
+    done = run(env)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    packs = {i: t for i, t in out["types"].items() if t["source"] != "built-in"}
+    assert len(packs) == 8 and len(out["types"]) == 17
+    assert packs["certificate_expiry"]["source"].endswith("scenarios/certificate_expiry.toml")
+    # identify_root_cause has one entry per registered type: 48 + 8.
+    assert out["num_actions"] == 56
+    assert out["done"] and out["resolved"]
+
+
+def test_a_bad_pack_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "broken.toml").write_text('id = "broken"\ndescription = "x"\nfix = 3\n')
+    done = run(dict(os.environ, CHAOSOPS_SCENARIOS=str(tmp_path)))
+    assert done.returncode != 0
+    assert "ConfigError" in done.stderr and "broken.toml:3:" in done.stderr, done.stderr
