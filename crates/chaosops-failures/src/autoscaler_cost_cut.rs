@@ -64,6 +64,9 @@ impl FailureInjector for AutoscalerCostCut {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        crate::variation::phrasings(self.id())
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::AUTOSCALER_COST_CUT)
             .with(Role::Oversight, Action::flag_rogue(FleetAgent::Autoscaler))

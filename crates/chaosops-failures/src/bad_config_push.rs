@@ -5,8 +5,12 @@ use chaosops_model::{
 };
 use chaosops_sim::{inventory, FailureInjector, FailureRegistration, Playbook, TierSlot, Turn};
 
-/// A bad config on auth; `rollback auth` fixes it.
+/// A bad config on auth; `rollback auth` fixes it. With variation, the config may have
+/// gone to any service, and the rollback follows it.
 pub(crate) struct BadConfigPush;
+
+/// The reference target.
+const TARGET: Service = Service::Auth;
 
 impl FailureInjector for BadConfigPush {
     fn id(&self) -> &'static str {
@@ -21,31 +25,42 @@ impl FailureInjector for BadConfigPush {
             position: 2,
         }]
     }
+    fn variable_targets(&self) -> &'static [Service] {
+        Service::ALL
+    }
     fn inject(&self, state: &mut State) {
-        let auth = state.service_mut(Service::Auth);
-        auth.error_rate = 0.68;
-        auth.latency_ms = 210.0;
-        auth.health = Health::Critical;
+        let target = state.target_or(TARGET);
+        let m = state.service_mut(target);
+        m.error_rate = 0.68;
+        m.latency_ms = 210.0;
+        m.health = Health::Critical;
         state.emit_log(
-            Service::Auth,
+            target,
             LogLevel::Error,
             "config v17.2 rolled out 48s ago; 68% of requests rejected: unknown key",
         );
-        state.emit_alert(
-            Service::Auth,
-            Severity::Page,
-            "auth error spike right after deploy",
-        );
+        let alert = if target == TARGET {
+            "auth error spike right after deploy".into()
+        } else {
+            std::borrow::Cow::Owned(format!("{target} error spike right after deploy"))
+        };
+        state.emit_alert(target, Severity::Page, alert);
     }
-    fn is_correct_fix(&self, turn: Turn<'_>, _state: &State) -> bool {
-        turn.is(ActionType::Rollback, Service::Auth)
+    fn is_correct_fix(&self, turn: Turn<'_>, state: &State) -> bool {
+        turn.is(ActionType::Rollback, state.target_or(TARGET))
     }
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        crate::variation::phrasings(self.id())
+    }
     fn playbook(&self) -> Playbook {
+        self.playbook_for(None)
+    }
+    fn playbook_for(&self, target: Option<Service>) -> Playbook {
         Playbook::diagnose(&FailureId::BAD_CONFIG_PUSH)
-            .with(Role::Dev, Action::rollback(Service::Auth))
+            .with(Role::Dev, Action::rollback(target.unwrap_or(TARGET)))
     }
 }
 

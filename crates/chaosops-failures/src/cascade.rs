@@ -82,6 +82,9 @@ impl FailureInjector for Cascade {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        crate::variation::phrasings(self.id())
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::CASCADE)
             .with(Role::Dev, Action::restart(Service::Db))

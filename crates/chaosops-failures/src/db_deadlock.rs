@@ -64,6 +64,9 @@ impl FailureInjector for DbDeadlock {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        crate::variation::phrasings(self.id())
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::DB_DEADLOCK).with(Role::Dev, Action::restart(Service::Db))
     }

@@ -60,6 +60,9 @@ impl FailureInjector for DiskFull {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        crate::variation::phrasings(self.id())
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::DISK_FULL).with(Role::Dev, Action::scale(Service::Db, 2))
     }

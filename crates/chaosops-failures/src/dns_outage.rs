@@ -52,6 +52,9 @@ impl FailureInjector for DnsOutage {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        crate::variation::phrasings(self.id())
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::DNS_OUTAGE).with(Role::Dev, Action::restart(Service::Auth))
     }

@@ -19,6 +19,7 @@ mod dns_outage;
 mod memory_leak;
 mod misrouted_traffic;
 mod rogue_deploy_bot;
+mod variation;
 
 /// The `source` listings show for these types.
 pub const BUILT_IN: &str = "built-in";

@@ -61,6 +61,9 @@ impl FailureInjector for RogueDeployBot {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        crate::variation::phrasings(self.id())
+    }
     fn playbook(&self) -> Playbook {
         Playbook::diagnose(&FailureId::ROGUE_DEPLOY_BOT)
             .with(Role::Oversight, Action::flag_rogue(FleetAgent::DeployBot))

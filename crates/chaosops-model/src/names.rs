@@ -235,6 +235,32 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// How much a failure type's episodes differ from one another (docs/behaviour.md §15).
+    Variation, "variation" {
+        /// The reference behaviour: a failure type always looks the same.
+        None => "none",
+        /// Drawn per episode: the service hit (where the type allows), magnitudes, the
+        /// evidence's wording, decoy logs, and metric jitter.
+        Standard => "standard",
+    }
+}
+
+// The wire_enum! macro derives no Default; a derive would need #[default] on a variant.
+#[allow(clippy::derivable_impls)]
+impl Default for Variation {
+    fn default() -> Self {
+        Variation::None
+    }
+}
+
+impl Variation {
+    /// True for [`Variation::None`] (serialization leaves it out).
+    pub fn is_none(&self) -> bool {
+        *self == Variation::None
+    }
+}
+
+wire_enum! {
     /// Log line level.
     LogLevel, "log level" {
         /// Informational.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ModelError;
 use crate::failure_id::FailureId;
 use crate::limits::MAX_STEPS;
-use crate::names::{Difficulty, FleetAgent};
+use crate::names::{Difficulty, FleetAgent, Variation};
 
 /// Default step budget of a scenario.
 pub const DEFAULT_MAX_STEPS: u32 = 20;
@@ -28,6 +28,9 @@ pub struct ScenarioSpec {
     /// Step budget.
     #[serde(default = "default_max_steps")]
     pub max_steps: u32,
+    /// Variation (default none: the reference behaviour; left out of JSON when none).
+    #[serde(default, skip_serializing_if = "Variation::is_none")]
+    pub variation: Variation,
 }
 
 fn default_difficulty() -> Difficulty {
@@ -49,6 +52,9 @@ pub struct Scenario {
     pub inject_misleading_logs: bool,
     /// The fleet agent causing the failure, if any.
     pub rogue_fleet_agent: Option<FleetAgent>,
+    /// Variation (left out of JSON when none).
+    #[serde(default, skip_serializing_if = "Variation::is_none")]
+    pub variation: Variation,
 }
 
 impl Scenario {
@@ -61,6 +67,7 @@ impl Scenario {
             max_steps: spec.max_steps,
             inject_misleading_logs: spec.difficulty == Difficulty::Hard,
             rogue_fleet_agent,
+            variation: spec.variation,
         }
     }
 
@@ -71,6 +78,7 @@ impl Scenario {
             seed: self.seed,
             difficulty: self.difficulty,
             max_steps: self.max_steps,
+            variation: self.variation,
         }
     }
 

@@ -263,6 +263,10 @@ pub struct State {
     pub declared_root_cause_step: Option<u32>,
     /// Sum of step rewards plus any terminal penalty.
     pub cumulative_reward: f64,
+    /// The service the failure hits when variation moved it from its reference target
+    /// (ground truth; never shown to a role; left out of JSON when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_target: Option<Service>,
 }
 
 impl State {
@@ -295,6 +299,7 @@ impl State {
             declared_root_cause: None,
             declared_root_cause_step: None,
             cumulative_reward: 0.0,
+            variant_target: None,
         }
     }
 
@@ -329,6 +334,7 @@ impl State {
             declared_root_cause,
             declared_root_cause_step,
             cumulative_reward,
+            variant_target,
         } = self;
         *id = episode_id;
         *step_count = 0;
@@ -352,6 +358,12 @@ impl State {
         *declared_root_cause = None;
         *declared_root_cause_step = None;
         *cumulative_reward = 0.0;
+        *variant_target = None;
+    }
+
+    /// The service a failure whose reference target is `reference` hits in this episode.
+    pub fn target_or(&self, reference: Service) -> Service {
+        self.variant_target.unwrap_or(reference)
     }
 
     /// Metrics of `service`.

@@ -17,7 +17,10 @@ impl Policy for OraclePolicy {
     }
 
     fn begin_episode(&mut self, start: &EpisodeStart<'_>) {
-        self.playbook = start.failure.playbook();
+        // With variation, the playbook follows the episode's variant (a pure function of
+        // the scenario, which the oracle, alone among the policies, may read).
+        let variant = chaosops_sim::variation::draw(start.scenario, start.failure);
+        self.playbook = start.failure.playbook_for(variant.and_then(|v| v.target));
     }
 
     fn act(&mut self, _observation: &Observation<'_>, role: Role) -> Action {

@@ -42,6 +42,7 @@ fn no_view_leaks_ground_truth_or_other_inboxes() {
                     seed,
                     difficulty: *difficulty,
                     max_steps: 16,
+                    variation: Default::default(),
                 };
                 let scenario = registry.scenario(&spec).unwrap();
                 let mut env =
@@ -134,6 +135,7 @@ fn views_keep_only_the_newest_messages() {
         seed: 1,
         difficulty: Difficulty::Hard,
         max_steps: 30,
+        variation: Default::default(),
     };
     let scenario = registry.scenario(&spec).unwrap();
     let mut env = Environment::new(registry, &scenario, RewardConfig::default(), None).unwrap();
@@ -348,5 +350,182 @@ mod policies {
         }
         let rate = f64::from(investigations) / f64::from(restarts + investigations);
         assert!((0.12..0.18).contains(&rate), "investigation rate {rate}");
+    }
+}
+
+/// Variation `standard` (docs/behaviour.md §15).
+mod variation {
+    use super::registry;
+    use crate::{run_episode, EpisodeStart, Policy, PolicyKind, RunOptions, Team};
+    use chaosops_model::{
+        Action, Difficulty, FailureId, Observation, Role, ScenarioSpec, Service, Variation,
+    };
+    use chaosops_sim::{Environment, RewardConfig};
+    use std::collections::BTreeSet;
+
+    fn spec(
+        failure: &str,
+        difficulty: Difficulty,
+        seed: u64,
+        variation: Variation,
+    ) -> ScenarioSpec {
+        ScenarioSpec {
+            failure_type: FailureId::from(failure.to_owned()),
+            seed,
+            difficulty,
+            max_steps: 20,
+            variation,
+        }
+    }
+
+    /// Replays each failure type's reference playbook, whatever the episode's variant: what
+    /// an agent that memorised the nine answers would do.
+    struct ReferencePlaybook(Option<chaosops_sim::Playbook>);
+
+    impl Policy for ReferencePlaybook {
+        fn name(&self) -> &'static str {
+            "reference_playbook"
+        }
+        fn begin_episode(&mut self, start: &EpisodeStart<'_>) {
+            self.0 = Some(start.failure.playbook());
+        }
+        fn act(&mut self, _observation: &Observation<'_>, role: Role) -> Action {
+            self.0
+                .as_ref()
+                .and_then(|p| p.action(role).cloned())
+                .unwrap_or_else(Action::noop)
+        }
+    }
+
+    #[test]
+    fn the_oracle_resolves_every_standard_episode_and_a_memorised_playbook_does_not() {
+        let r = registry();
+        let mut memorised = [0u32; 2];
+        let mut varied = 0u32;
+        for failure in r.failures() {
+            for difficulty in Difficulty::ALL {
+                for seed in 0..40 {
+                    let scenario = r
+                        .scenario(&spec(failure.id(), *difficulty, seed, Variation::Standard))
+                        .unwrap();
+                    let oracle = run_episode(
+                        r,
+                        &scenario,
+                        &mut Team::uniform(PolicyKind::Oracle, seed),
+                        RunOptions::default(),
+                    )
+                    .unwrap();
+                    assert!(oracle.resolved, "{} {difficulty} {seed}", failure.id());
+                    assert_eq!(
+                        oracle.wrong_fixes,
+                        0,
+                        "{} {difficulty} {seed}",
+                        failure.id()
+                    );
+                    if !failure.variable_targets().is_empty() {
+                        let mut team = Team::from_fn(|_| Box::new(ReferencePlaybook(None)));
+                        let replayed =
+                            run_episode(r, &scenario, &mut team, RunOptions::default()).unwrap();
+                        memorised[usize::from(replayed.resolved)] += 1;
+                        varied += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            varied,
+            2 * 3 * 40,
+            "memory_leak and bad_config_push vary their target"
+        );
+        let resolved = memorised[1];
+        assert!(
+            resolved * 2 <= varied,
+            "the memorised playbook resolved {resolved} of {varied}"
+        );
+        assert!(resolved > 0, "the reference target is one of the draws");
+    }
+
+    #[test]
+    fn standard_episodes_differ_from_one_another_and_none_stays_the_reference() {
+        let r = registry();
+        let mut targets = BTreeSet::new();
+        let mut wordings = BTreeSet::new();
+        let mut decoy_counts = BTreeSet::new();
+        let mut magnitudes = BTreeSet::new();
+        for seed in 0..60 {
+            let scenario = r
+                .scenario(&spec(
+                    "memory_leak",
+                    Difficulty::Easy,
+                    seed,
+                    Variation::Standard,
+                ))
+                .unwrap();
+            let env = Environment::new(r, &scenario, RewardConfig::default(), None).unwrap();
+            let state = env.state();
+            let target = state.variant_target.expect("memory_leak draws a target");
+            targets.insert(target);
+            magnitudes.insert(state.service(target).memory_mb.to_bits());
+            let evidence: Vec<_> = state
+                .all_logs
+                .iter()
+                .filter(|l| !l.is_red_herring)
+                .collect();
+            assert_eq!(evidence.len(), 1);
+            assert_eq!(evidence[0].service, target.into());
+            wordings.insert(evidence[0].message.to_string());
+            decoy_counts.insert(state.all_logs.len() - evidence.len());
+            // The same scenario is the same episode, bit for bit.
+            let again = Environment::new(r, &scenario, RewardConfig::default(), None).unwrap();
+            assert_eq!(
+                serde_json::to_string(again.state()).unwrap(),
+                serde_json::to_string(state).unwrap()
+            );
+        }
+        assert_eq!(targets.len(), Service::COUNT, "{targets:?}");
+        assert_eq!(wordings.len(), 3, "{wordings:?}");
+        assert!(decoy_counts.len() >= 4, "{decoy_counts:?}");
+        assert!(magnitudes.len() > 30, "{} magnitudes", magnitudes.len());
+        // none: the reference episode, without a variant.
+        let reference = r
+            .scenario(&spec("memory_leak", Difficulty::Easy, 3, Variation::None))
+            .unwrap();
+        let env = Environment::new(r, &reference, RewardConfig::default(), None).unwrap();
+        assert_eq!(env.state().variant_target, None);
+        assert_eq!(env.state().all_logs.len(), 1);
+        assert_eq!(
+            env.state().all_logs[0].message,
+            "heap at 1200MB, gc pause 880ms"
+        );
+        assert!(!serde_json::to_string(env.state())
+            .unwrap()
+            .contains("variant_target"));
+    }
+
+    #[test]
+    fn jitter_is_small_and_leaves_health_alone() {
+        let r = registry();
+        let scenario = r
+            .scenario(&spec(
+                "db_deadlock",
+                Difficulty::Medium,
+                5,
+                Variation::Standard,
+            ))
+            .unwrap();
+        let mut env = Environment::new(r, &scenario, RewardConfig::default(), None).unwrap();
+        let mut previous = env.state().services;
+        while !env.is_done() {
+            env.step(&Action::noop()).unwrap();
+            let now = &env.state().services;
+            for s in Service::ALL {
+                let (a, b) = (&previous[*s], &now[*s]);
+                assert!((a.cpu_pct - b.cpu_pct).abs() <= 1.5 + 1e-9);
+                assert!((a.latency_ms - b.latency_ms).abs() <= a.latency_ms * 0.02 + 1e-9);
+                assert!((a.memory_mb - b.memory_mb).abs() <= 4.0 + 1e-9);
+                assert_eq!(a.health, b.health, "{s}");
+            }
+            previous = *now;
+        }
     }
 }

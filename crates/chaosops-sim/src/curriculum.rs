@@ -77,6 +77,7 @@ pub fn tier_scenario(
         seed,
         difficulty: tier,
         max_steps: max_steps_for(tier),
+        variation: Default::default(),
     };
     Scenario::from_spec(&spec, failure.rogue_agent())
 }

@@ -39,6 +39,37 @@ const DECOYS: [(Service, LogLevel, &str); 4] = [
     ),
 ];
 
+/// Injects `failure` into a freshly reset `state`, with the decoys `scenario` asks for:
+/// the reference ones from `rng`, or, with variation `standard`, the variant's target,
+/// magnitudes, wording and decoys. Returns the jitter generator of a `standard` episode.
+fn inject(
+    state: &mut State,
+    scenario: &Scenario,
+    failure: &'static dyn FailureInjector,
+    rng: &mut ChaCha8Rng,
+) -> Option<u64> {
+    let Some(variant) = crate::variation::draw(scenario, failure) else {
+        failure.inject(state);
+        if scenario.inject_misleading_logs {
+            for _ in 0..DECOY_COUNT {
+                let (service, level, message) = DECOYS[rng.random_range(0..DECOYS.len())];
+                state.emit_decoy_log(Component::from(service), level, message);
+            }
+        }
+        return None;
+    };
+    state.variant_target = variant.target;
+    let before = state.services.0;
+    failure.inject(state);
+    Some(crate::variation::apply_at_reset(
+        &variant,
+        failure,
+        &before,
+        scenario.inject_misleading_logs,
+        state,
+    ))
+}
+
 /// One episode's world: the ground-truth state, its failure and its seeded generator.
 #[derive(Clone)]
 pub struct Simulator {
@@ -47,6 +78,8 @@ pub struct Simulator {
     failure: &'static dyn FailureInjector,
     registry: &'static Registry,
     rng: ChaCha8Rng,
+    /// The jitter generator of a `standard` episode (none: no jitter).
+    jitter: Option<u64>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -77,19 +110,14 @@ impl Simulator {
             scenario.max_steps,
             scenario.rogue_fleet_agent,
         );
-        failure.inject(&mut state);
-        if scenario.inject_misleading_logs {
-            for _ in 0..DECOY_COUNT {
-                let (service, level, message) = DECOYS[rng.random_range(0..DECOYS.len())];
-                state.emit_decoy_log(Component::from(service), level, message);
-            }
-        }
+        let jitter = inject(&mut state, scenario, failure, &mut rng);
         Ok(Simulator {
             state,
             scenario: scenario.clone(),
             failure,
             registry,
             rng,
+            jitter,
         })
     }
 
@@ -115,14 +143,7 @@ impl Simulator {
             scenario.max_steps,
             scenario.rogue_fleet_agent,
         );
-        failure.inject(&mut self.state);
-        if scenario.inject_misleading_logs {
-            for _ in 0..DECOY_COUNT {
-                let (service, level, message) = DECOYS[self.rng.random_range(0..DECOYS.len())];
-                self.state
-                    .emit_decoy_log(Component::from(service), level, message);
-            }
-        }
+        self.jitter = inject(&mut self.state, scenario, failure, &mut self.rng);
         self.scenario.clone_from(scenario);
         self.failure = failure;
         Ok(())
@@ -161,6 +182,9 @@ impl Simulator {
     pub fn tick(&mut self) {
         if !self.state.resolved {
             self.failure.tick(&mut self.state);
+        }
+        if let Some(seed) = &mut self.jitter {
+            crate::variation::jitter(seed, &mut self.state);
         }
     }
 

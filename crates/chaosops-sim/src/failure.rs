@@ -95,6 +95,22 @@ pub trait FailureInjector: Send + Sync + 'static {
     fn on_wrong_fix(&self, _turn: Turn<'_>, _state: &mut State, _flags: &mut OutcomeFlags) {}
     /// The oracle's plan for this failure.
     fn playbook(&self) -> Playbook;
+    /// Variation: the services this type may hit instead of its reference target (empty:
+    /// the target never moves). The type reads its target with [`State::target_or`].
+    fn variable_targets(&self) -> &'static [chaosops_model::Service] {
+        &[]
+    }
+    /// Variation: for evidence log lines this type emits at injection, other wordings a
+    /// `standard` episode may use instead: (reference text, alternatives).
+    fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        &[]
+    }
+    /// The oracle's plan when variation moved the target to `target`; by default the
+    /// reference [`playbook`](Self::playbook).
+    fn playbook_for(&self, target: Option<chaosops_model::Service>) -> Playbook {
+        let _ = target;
+        self.playbook()
+    }
     /// Where this type comes from, as listings show it: `built-in`, `plugin` (the default,
     /// for compiled crates), or a pack's file.
     fn source(&self) -> &'static str {

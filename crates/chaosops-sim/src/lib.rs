@@ -17,6 +17,7 @@
 //!     seed: 7,
 //!     difficulty: Difficulty::Easy,
 //!     max_steps: 12,
+//!     variation: Default::default(),
 //! };
 //! let scenario = registry.scenario(&spec)?;
 //! let mut env = Environment::new(registry, &scenario, RewardConfig::default(), None)?;
@@ -40,6 +41,7 @@ mod reward;
 mod test_support;
 #[cfg(test)]
 mod tests;
+pub mod variation;
 
 pub use engine::{Simulator, DECOY_COUNT};
 pub use env::{Environment, StepOutcome};

@@ -14,6 +14,7 @@ fn env(difficulty: Difficulty, max_steps: u32) -> Environment {
         seed: 42,
         difficulty,
         max_steps,
+        variation: Default::default(),
     };
     let scenario = registry.scenario(&spec).unwrap();
     Environment::new(registry, &scenario, RewardConfig::default(), None).unwrap()
@@ -239,6 +240,7 @@ fn a_reset_in_place_equals_a_fresh_reset() {
             seed,
             difficulty,
             max_steps: 7,
+            variation: Default::default(),
         };
         let scenario = registry.scenario(&spec).unwrap();
         sim.reset_in_place(&scenario, None).unwrap();
