@@ -6,7 +6,7 @@
 //! sample actions resolves that scenario.
 
 use chaosops_benches::{long_scenario, registry, sample_actions, scenario};
-use chaosops_model::Difficulty;
+use chaosops_model::{Action, Difficulty, Scenario, Variation};
 use chaosops_sim::{Environment, RewardConfig, Simulator};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
@@ -59,5 +59,39 @@ fn env_step(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, reset, engine_step, env_step);
+/// Variation `standard` against `none` (docs/behaviour.md §15): an environment step (with
+/// its view) of the noop action on the long scenario, and an in-place reset of hard
+/// `memory_leak` (its target, magnitudes, wording and decoys drawn).
+fn variation(c: &mut Criterion) {
+    let mut group = c.benchmark_group("variation");
+    for v in [Variation::None, Variation::Standard] {
+        let s = Scenario {
+            variation: v,
+            ..long_scenario()
+        };
+        let noop = Action::noop();
+        let mut env = Environment::new(registry(), &s, RewardConfig::default(), None).expect("env");
+        group.bench_function(format!("env_step_{v}"), |b| {
+            b.iter(|| {
+                if env.is_done() {
+                    env.reset(&s, None).expect("reset");
+                }
+                if let Ok(outcome) = env.step(black_box(&noop)) {
+                    black_box(outcome.observation);
+                }
+            })
+        });
+        let r = Scenario {
+            variation: v,
+            ..scenario("memory_leak", Difficulty::Hard)
+        };
+        let mut sim = Simulator::reset(registry(), &r, None).expect("reset");
+        group.bench_function(format!("reset_in_place_{v}"), |b| {
+            b.iter(|| sim.reset_in_place(black_box(&r), None))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, reset, engine_step, env_step, variation);
 criterion_main!(benches);

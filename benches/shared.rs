@@ -17,6 +17,7 @@ pub fn scenario(failure: &'static str, difficulty: Difficulty) -> Scenario {
         seed: 7,
         difficulty,
         max_steps: 25,
+        variation: Default::default(),
     };
     registry().scenario(&spec).expect("scenario")
 }
@@ -28,6 +29,7 @@ pub fn long_scenario() -> Scenario {
         seed: 7,
         difficulty: Difficulty::Hard,
         max_steps: chaosops_model::limits::MAX_STEPS,
+        variation: Default::default(),
     };
     registry().scenario(&spec).expect("scenario")
 }

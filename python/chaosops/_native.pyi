@@ -43,7 +43,9 @@ class Env:
 
     Configuration: ``failure_types`` (default: each tier's curriculum pool), ``tiers``
     (default: easy, medium, hard), ``max_steps`` (default: the tier's 12, 18 or 25),
-    ``reward`` (``"reference"`` or ``"strict"``), ``variation`` (``"none"``).
+    ``reward`` (``"reference"`` or ``"strict"``), ``variation`` (``"none"``, the reference
+    incidents, or ``"standard"``: the service hit, magnitudes, wording, decoys and metric
+    jitter drawn per episode).
     ``reset(seed)`` picks the scenario from the seed, so one integer reproduces an episode.
     """
 

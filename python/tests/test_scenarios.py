@@ -1,5 +1,6 @@
-"""Scenario packs from Python: the folder $CHAOSOPS_SCENARIOS names joins the registry
-when the package is first used, and its types play like the built-in ones."""
+"""Beyond the nine reference incidents, from Python: scenario packs (the folder
+$CHAOSOPS_SCENARIOS names joins the registry when the package is first used, and its types
+play like the built-in ones) and variation `standard`."""
 
 from __future__ import annotations
 
@@ -53,3 +54,27 @@ def test_a_bad_pack_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
     done = run(dict(os.environ, CHAOSOPS_SCENARIOS=str(tmp_path)))
     assert done.returncode != 0
     assert "ConfigError" in done.stderr and "broken.toml:3:" in done.stderr, done.stderr
+
+
+def test_standard_variation_draws_episodes_that_a_memorised_answer_does_not_solve() -> None:
+    import chaosops
+
+    targets = set()
+    for seed in range(40):
+        env = chaosops.Env(failure_types=["memory_leak"], tiers=["easy"], variation="standard")
+        env.reset(seed=seed)
+        state = env.state()
+        targets.add(state.get("variant_target"))
+        again = chaosops.Env(failure_types=["memory_leak"], tiers=["easy"], variation="standard")
+        again.reset(seed=seed)
+        assert again.state() == state, "one seed, one episode"
+    assert targets == {"auth", "payments", "notifications", "db"}
+    reference = chaosops.Env(failure_types=["memory_leak"], tiers=["easy"])
+    reference.reset(seed=1)
+    assert "variant_target" not in reference.state()
+    try:
+        chaosops.Env(variation="wild")
+    except chaosops.ConfigError as e:
+        assert 'unknown variation "wild"' in str(e)
+    else:
+        raise AssertionError("an unknown variation is refused")

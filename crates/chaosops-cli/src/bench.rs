@@ -40,6 +40,7 @@ pub fn run(
                 seed,
                 difficulty: Difficulty::Hard,
                 max_steps: BENCH_MAX_STEPS,
+                variation: Default::default(),
             })
         })
         .map(|spec| registry.scenario(&spec))

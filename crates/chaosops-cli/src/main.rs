@@ -14,7 +14,7 @@ use chaosops_cli::{bench, evaluate, list, live, play, prepare_out_dir, registry,
 use chaosops_eval::eval::{self, EvalConfig, Shard, MAX_EPISODES_PER_TYPE};
 use chaosops_eval::replay;
 use chaosops_model::Role;
-use chaosops_model::{Difficulty, FailureId, ScenarioSpec, DEFAULT_MAX_STEPS};
+use chaosops_model::{Difficulty, FailureId, ScenarioSpec, Variation, DEFAULT_MAX_STEPS};
 use chaosops_roles::transcript;
 use chaosops_roles::{run_episode, PolicyKind, RunOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -67,6 +67,10 @@ struct ScenarioArgs {
     /// Step budget (1..=1000).
     #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
     max_steps: u32,
+    /// Variation: none (the reference incident) or standard (the service hit, magnitudes,
+    /// wording, decoys and metric jitter drawn per episode; docs/behaviour.md §15).
+    #[arg(long, default_value = "none")]
+    variation: Variation,
 }
 
 impl ScenarioArgs {
@@ -79,6 +83,7 @@ impl ScenarioArgs {
             seed: self.seed,
             difficulty: self.difficulty,
             max_steps: self.max_steps,
+            variation: self.variation,
         };
         Ok(registry.scenario(&spec)?)
     }
@@ -180,6 +185,10 @@ struct EvalArgs {
     /// without it (0..=18446744073709551615).
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = parse_seed)]
     seed_offset: u64,
+    /// Variation of every episode: none (the reference incidents) or standard (drawn per
+    /// episode; docs/behaviour.md §15).
+    #[arg(long, default_value = "none")]
+    variation: Variation,
     /// Play only shard K of N: a contiguous, disjoint slice of the episode list (the N
     /// shards cover it exactly); merge the shard folders with `chaosops eval merge`.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
@@ -347,6 +356,9 @@ enum Command {
         /// Step budget (1..=1000).
         #[arg(long, default_value_t = DEFAULT_MAX_STEPS)]
         max_steps: u32,
+        /// Variation: none (the reference incident) or standard (drawn per episode).
+        #[arg(long, default_value = "none")]
+        variation: Variation,
         /// Policy for the other seats: oracle, heuristic, random, noop or llm.
         #[arg(long, default_value = "heuristic")]
         policy: PolicyName,
@@ -542,6 +554,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 tiers,
                 episodes_per_type,
                 seed_offset,
+                variation,
                 shard,
                 resume,
                 out_dir,
@@ -565,6 +578,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 tiers: dedup(tiers),
                 episodes_per_type,
                 seed_offset,
+                variation,
             };
             prepare_out_dir(&out_dir)?;
             for policy in &config.policies {
@@ -747,6 +761,7 @@ fn run() -> anyhow::Result<ExitCode> {
             difficulty,
             seed,
             max_steps,
+            variation,
             policy,
             transcript: transcript_path,
             llm,
@@ -761,6 +776,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 seed,
                 difficulty,
                 max_steps,
+                variation,
             };
             let scenario = registry.scenario(&spec)?;
             let team = policy.team(seed, registry);

@@ -199,6 +199,7 @@ mod tests {
             tiers: tiers.to_vec(),
             episodes_per_type: 2,
             seed_offset: 0,
+            variation: Default::default(),
         };
         let eval = evaluate(registry, &config, NonZeroUsize::MIN, &|| ()).unwrap();
         let path = std::env::temp_dir().join(format!(

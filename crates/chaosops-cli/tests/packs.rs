@@ -151,3 +151,73 @@ fn a_bad_or_shadowing_pack_stops_the_command_with_its_file_and_line() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_standard_evaluation_says_so_and_its_oracle_resolves_everything() {
+    let out_dir =
+        std::env::temp_dir().join(format!("chaosops-test-{}-standard", std::process::id()));
+    let eval = chaosops(
+        &[
+            "eval",
+            "--variation",
+            "standard",
+            "--policies",
+            "oracle",
+            "--episodes-per-type",
+            "4",
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let evaluation = read_evaluation(&eval, &out_dir);
+    assert_eq!(evaluation["variation"], "standard");
+    for row in evaluation["aggregates"].as_array().unwrap() {
+        assert_eq!(row["success_rate"], 1.0, "{row}");
+    }
+    let run: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["variation"], "standard");
+    let summary = String::from_utf8_lossy(&eval.stdout);
+    assert!(
+        summary.contains("episodes in all, variation standard"),
+        "{summary}"
+    );
+    // Resuming with another variation is refused, naming it.
+    let resumed = chaosops(
+        &[
+            "eval",
+            "--resume",
+            "--policies",
+            "oracle",
+            "--episodes-per-type",
+            "4",
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        !resumed.status.success() && err.contains("variation"),
+        "{err}"
+    );
+    // A reference run writes no variation at all.
+    let plain = chaosops(
+        &[
+            "eval",
+            "--policies",
+            "oracle",
+            "--tiers",
+            "easy",
+            "--episodes-per-type",
+            "1",
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let evaluation = read_evaluation(&plain, &out_dir);
+    assert!(evaluation.get("variation").is_none());
+    let _ = std::fs::remove_dir_all(&out_dir);
+}

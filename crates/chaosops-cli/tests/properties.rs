@@ -70,6 +70,7 @@ fn arb_spec() -> impl Strategy<Value = ScenarioSpec> {
             seed,
             difficulty,
             max_steps,
+            variation: Default::default(),
         })
 }
 

@@ -244,6 +244,7 @@ fn local_state(failure: &str, seed: u64, difficulty: Difficulty, actions: &[Acti
         seed,
         difficulty,
         max_steps: 20,
+        variation: Default::default(),
     };
     let scenario = registry.scenario(&spec).unwrap();
     let mut env = Environment::new(registry, &scenario, RewardConfig::default(), None).unwrap();

@@ -18,6 +18,7 @@ fn episode(failure: &'static str, kind: PolicyKind, seed: u64) -> LiveEpisode {
         seed,
         difficulty: Difficulty::Hard,
         max_steps: 25,
+        variation: Default::default(),
     };
     let scenario = registry.scenario(&spec).unwrap();
     let policy = PolicyChoice::Scripted(kind);

@@ -200,6 +200,7 @@ mod tests {
             tiers: chaosops_model::Difficulty::ALL.to_vec(),
             episodes_per_type: 3,
             seed_offset: 11,
+            variation: Default::default(),
         };
         let plan = Plan::new(r, &config);
         let info = RunInfo::new(&plan, Shard::WHOLE);

@@ -16,7 +16,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario};
+use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario, Variation};
 use chaosops_roles::{run_episode, EpisodeResult, ParseStats, PolicyKind, RunOptions, Team};
 use chaosops_sim::curriculum::tier_scenario;
 use chaosops_sim::{FailureInjector, Registry, SimError};
@@ -78,6 +78,8 @@ pub struct EvalConfig<P = PolicyKind> {
     pub episodes_per_type: u32,
     /// Seed offset of the curriculum lists.
     pub seed_offset: u64,
+    /// Variation of every episode.
+    pub variation: Variation,
 }
 
 impl<P: From<PolicyKind>> Default for EvalConfig<P> {
@@ -94,6 +96,7 @@ impl<P: From<PolicyKind>> Default for EvalConfig<P> {
             tiers: Difficulty::ALL.to_vec(),
             episodes_per_type: 5,
             seed_offset: 0,
+            variation: Variation::None,
         }
     }
 }
@@ -214,13 +217,16 @@ impl<'c, P> Plan<'c, P> {
             policy: &self.config.policies[policy_index],
             policy_index,
             tier_index,
-            scenario: tier_scenario(
-                self.pools[tier_index][pool_index],
-                pool_index,
-                tier,
-                self.config.seed_offset,
-                rep,
-            ),
+            scenario: Scenario {
+                variation: self.config.variation,
+                ..tier_scenario(
+                    self.pools[tier_index][pool_index],
+                    pool_index,
+                    tier,
+                    self.config.seed_offset,
+                    rep,
+                )
+            },
         }
     }
 }
@@ -735,6 +741,7 @@ impl Tally {
             tiers: self.tiers.clone(),
             episodes_per_type: info.episodes_per_type,
             seed_offset: info.seed_offset,
+            variation: info.variation,
             episodes: self.episodes,
             aggregates,
             by_failure,
@@ -865,6 +872,9 @@ pub struct Evaluation {
     pub episodes_per_type: u32,
     /// Seed offset of the curriculum lists.
     pub seed_offset: u64,
+    /// Variation of the episodes (left out when none).
+    #[serde(skip_serializing_if = "Variation::is_none")]
+    pub variation: Variation,
     /// Episodes counted.
     pub episodes: u64,
     /// One row per (policy, tier) with episodes.
@@ -1058,6 +1068,9 @@ pub struct RunInfo {
     pub episodes_per_type: u32,
     /// Seed offset.
     pub seed_offset: u64,
+    /// Variation (left out when none, so runs without it read as they were written).
+    #[serde(default, skip_serializing_if = "Variation::is_none")]
+    pub variation: Variation,
     /// Episodes in the whole list.
     pub list_len: u64,
     /// Which slice of it this run plays.
@@ -1078,6 +1091,7 @@ impl RunInfo {
             tiers: c.tiers.clone(),
             episodes_per_type: c.episodes_per_type,
             seed_offset: c.seed_offset,
+            variation: c.variation,
             list_len: plan.len(),
             shard,
         }
@@ -1115,6 +1129,11 @@ impl RunInfo {
                 "seed_offset",
                 self.seed_offset.to_string(),
                 other.seed_offset.to_string(),
+            ),
+            (
+                "variation",
+                self.variation.to_string(),
+                other.variation.to_string(),
             ),
         ];
         fields
@@ -1270,9 +1289,14 @@ fn opt(v: Option<f64>) -> String {
 pub fn render_summary(eval: &Evaluation) -> String {
     use std::fmt::Write;
     let mut out = String::new();
+    let variation = if eval.variation.is_none() {
+        String::new()
+    } else {
+        format!(", variation {}", eval.variation)
+    };
     let _ = writeln!(
         out,
-        "ChaosOps evaluation: {} episode(s) per failure type and tier, {} episodes in all\n",
+        "ChaosOps evaluation: {} episode(s) per failure type and tier, {} episodes in all{variation}\n",
         eval.episodes_per_type, eval.episodes
     );
     if let Some(i) = eval.interrupted {
@@ -1430,6 +1454,7 @@ mod tests {
             tiers: vec![Difficulty::Easy, Difficulty::Hard],
             episodes_per_type: 3,
             seed_offset: 5,
+            variation: Default::default(),
         };
         let (whole, whole_tally, whole_records) = play_shard(&config, Shard::WHOLE);
         let shards: Vec<_> = [3, 1, 2]

@@ -17,6 +17,7 @@ fn env(failure: &'static str, difficulty: Difficulty) -> Environment {
         seed: 3,
         difficulty,
         max_steps: 20,
+        variation: Default::default(),
     };
     let scenario = registry().scenario(&spec).unwrap();
     Environment::new(registry(), &scenario, RewardConfig::default(), None).unwrap()

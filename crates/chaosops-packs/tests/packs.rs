@@ -76,6 +76,7 @@ fn db_deadlock_as_a_pack_reproduces_the_recorded_step_records() {
                 difficulty: serde_json::from_value(input["scenario"]["difficulty"].clone())
                     .unwrap_or(Difficulty::Easy),
                 max_steps: input["scenario"]["max_steps"].as_u64().unwrap_or(20) as u32,
+                variation: Default::default(),
             })
             .unwrap();
         let mut env = Environment::new(registry, &scenario, RewardConfig::default(), None).unwrap();
@@ -221,6 +222,7 @@ fn play(
             seed,
             difficulty,
             max_steps: 20,
+            variation: Default::default(),
         })
         .unwrap();
     run_episode(

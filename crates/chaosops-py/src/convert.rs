@@ -148,7 +148,9 @@ fn env_config(
         tiers,
         max_steps,
         reward: reward.parse::<RewardPreset>().map_err(crate::errors::rl)?,
-        variation: variation.parse::<Variation>().map_err(crate::errors::rl)?,
+        variation: variation
+            .parse::<Variation>()
+            .map_err(|e| crate::errors::raise(crate::errors::Kind::Config, e.to_string()))?,
     })
 }
 

@@ -223,6 +223,7 @@ pub(crate) fn evaluate<'py>(
         tiers,
         episodes_per_type,
         seed_offset,
+        variation: Default::default(),
     };
     let plan = Plan::new(registry, &config);
     let info = RunInfo::named(&plan, shard, |s| s.name());

@@ -61,26 +61,9 @@ impl FromStr for RewardPreset {
     }
 }
 
-/// How much scenarios vary from seed to seed. Only `none` (the reference scenarios) exists so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Variation {
-    /// The reference scenarios: a failure type always looks the same.
-    #[default]
-    None,
-}
-
-impl FromStr for Variation {
-    type Err = RlError;
-    fn from_str(s: &str) -> Result<Self, RlError> {
-        match s {
-            "none" => Ok(Variation::None),
-            _ => Err(RlError::config(
-                "variation",
-                format!("unknown variation \"{s}\"; known: none"),
-            )),
-        }
-    }
-}
+/// How much scenarios vary from seed to seed (docs/behaviour.md §15): `none` (the
+/// reference scenarios) or `standard`.
+pub use chaosops_model::Variation;
 
 /// What an environment draws its episodes from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -234,6 +217,7 @@ impl ScenarioSource {
             seed,
             difficulty: tier,
             max_steps: self.max_steps.unwrap_or_else(|| max_steps_for(tier)),
+            variation: self.config.variation,
         };
         Scenario::from_spec(&spec, failure.rogue_agent())
     }

@@ -140,6 +140,7 @@ fn no_role_vector_shows_what_the_role_may_not_see() {
                 seed: 11,
                 difficulty: *tier,
                 max_steps: 30,
+                variation: Default::default(),
             };
             let scenario = r.scenario(&spec).unwrap();
             let mut env = Environment::new(r, &scenario, RewardConfig::default(), None).unwrap();
@@ -179,6 +180,7 @@ fn the_vector_tells_failures_apart() {
             seed: 0,
             difficulty: Difficulty::Hard,
             max_steps: 20,
+            variation: Default::default(),
         };
         let env = Environment::new(
             r,
@@ -342,7 +344,11 @@ fn a_seed_picks_one_scenario() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("max_steps: 0 is out of range"));
-    assert!("standard".parse::<Variation>().is_err());
+    assert_eq!(
+        "standard".parse::<Variation>().unwrap(),
+        Variation::Standard
+    );
+    assert!("wild".parse::<Variation>().is_err());
 }
 
 #[test]
@@ -574,6 +580,7 @@ fn a_reset_in_place_equals_a_fresh_environment() {
                 seed: 5,
                 difficulty: *tier,
                 max_steps: 20,
+                variation: Default::default(),
             };
             let scenario = r.scenario(&spec).unwrap();
             env.reset_to(&scenario).unwrap();

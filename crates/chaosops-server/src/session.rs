@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use chaosops_eval::replay::ParseReport;
 use chaosops_model::{
     Action, Difficulty, FailureId, ObservationData, Role, Scenario, ScenarioSpec, StepRecord, Uuid,
+    Variation,
 };
 use chaosops_rl::TurnOutcome;
 use chaosops_roles::{EpisodeStart, Team};
@@ -67,6 +68,9 @@ pub struct ResetData {
     /// Step budget (default 20), an integer like `seed`.
     #[serde(default, deserialize_with = "whole_number")]
     pub max_steps: Option<u32>,
+    /// Variation: `none` (default, the reference incident) or `standard`.
+    #[serde(default)]
+    pub variation: Option<Variation>,
     /// Seat mode (WebSocket sessions): the learner's role. The server plays the other
     /// roles with `others` and answers when the seat's turn comes.
     #[serde(default)]
@@ -378,6 +382,7 @@ fn environment_of(
         seed: data.seed.unwrap_or(0),
         difficulty: data.difficulty.unwrap_or(Difficulty::Easy),
         max_steps: data.max_steps.unwrap_or(chaosops_model::DEFAULT_MAX_STEPS),
+        variation: data.variation.unwrap_or_default(),
     };
     let episode_id = match data.episode_id.as_deref() {
         None => None,
@@ -1001,6 +1006,7 @@ mod tests {
                 seed: 3,
                 difficulty: Difficulty::Hard,
                 max_steps: chaosops_model::DEFAULT_MAX_STEPS,
+                variation: Default::default(),
             })
             .unwrap();
         let mut team = Team::uniform(chaosops_roles::PolicyKind::Oracle, 3);
@@ -1056,6 +1062,32 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("an auto step needs a team"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn a_reset_may_ask_for_variation() {
+        let mut s = session();
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "memory_leak", "seed": 4, "variation": "standard", "team": "oracle", "spectate": true}}"#,
+        );
+        assert_eq!(r["data"]["state"]["variant_target"], "db", "{r}");
+        let (reward, _) = auto_play(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "memory_leak", "seed": 4, "variation": "standard", "team": "oracle"}}"#,
+        );
+        assert_eq!(reward, 134.0);
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"variation": "wild"}}"#,
+        );
+        assert!(
+            r["data"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown variation \"wild\"; known: none, standard"),
             "{r}"
         );
     }

@@ -2,7 +2,7 @@
 //! that watches and plays incidents over the same WebSocket protocol as any client, with
 //! the spectator fields of a reset with `"spectate": true`.
 
-use chaosops_model::{Difficulty, Role};
+use chaosops_model::{Difficulty, Role, Variation};
 use chaosops_sim::Registry;
 use serde_json::json;
 
@@ -21,7 +21,7 @@ pub fn catalog(registry: &Registry, llm: bool) -> String {
     json!({
         "failures": registry.infos(),
         "difficulties": Difficulty::ALL,
-        "variations": ["none"],
+        "variations": Variation::ALL,
         "roles": Role::TURN_ORDER,
         "policies": policies,
         "default_max_steps": chaosops_model::DEFAULT_MAX_STEPS,

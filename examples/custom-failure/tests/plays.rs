@@ -18,6 +18,7 @@ fn env(max_steps: u32) -> Environment {
         seed: 11,
         difficulty: Difficulty::Medium,
         max_steps,
+        variation: Default::default(),
     };
     let scenario = registry.scenario(&spec).unwrap();
     Environment::new(registry, &scenario, RewardConfig::default(), None).unwrap()
