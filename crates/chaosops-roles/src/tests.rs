@@ -438,6 +438,7 @@ mod variation {
             "memory_leak and bad_config_push vary their target"
         );
         let resolved = memorised[1];
+        eprintln!("the memorised playbook resolved {resolved} of {varied} varied episodes");
         assert!(
             resolved * 2 <= varied,
             "the memorised playbook resolved {resolved} of {varied}"
