@@ -64,6 +64,9 @@ impl FailureInjector for AutoscalerCostCut {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn family(&self) -> &'static str {
+        "autoscaling"
+    }
     fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
         crate::variation::phrasings(self.id())
     }

@@ -82,6 +82,9 @@ impl FailureInjector for Cascade {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn family(&self) -> &'static str {
+        "database"
+    }
     fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
         crate::variation::phrasings(self.id())
     }

@@ -60,6 +60,9 @@ impl FailureInjector for DiskFull {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn family(&self) -> &'static str {
+        "storage"
+    }
     fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
         crate::variation::phrasings(self.id())
     }

@@ -58,6 +58,9 @@ impl FailureInjector for MemoryLeak {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn family(&self) -> &'static str {
+        "memory"
+    }
     fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
         crate::variation::phrasings(self.id())
     }

@@ -61,6 +61,9 @@ impl FailureInjector for RogueDeployBot {
     fn source(&self) -> &'static str {
         crate::BUILT_IN
     }
+    fn family(&self) -> &'static str {
+        "deploys"
+    }
     fn phrasings(&self) -> &'static [(&'static str, &'static [&'static str])] {
         crate::variation::phrasings(self.id())
     }

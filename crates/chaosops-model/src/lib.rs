@@ -32,7 +32,7 @@ pub use error::ModelError;
 pub use failure_id::FailureId;
 pub use names::{
     ActionType, Component, Difficulty, FleetAgent, Health, LogLevel, Role, Service, Severity,
-    Variation,
+    Split, Variation,
 };
 pub use observation::{Message, Observation, ObservationData};
 pub use record::StepRecord;

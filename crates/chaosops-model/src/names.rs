@@ -261,6 +261,34 @@ impl Variation {
 }
 
 wire_enum! {
+    /// Which scenarios a list draws (docs/behaviour.md §16): every one, or one side of the
+    /// held-out partition.
+    Split, "split" {
+        /// Every scenario.
+        All => "all",
+        /// The training side: no held-out family, no held-out seed.
+        Train => "train",
+        /// The test side: the held-out families whole, and the held-out seeds of the others.
+        Test => "test",
+    }
+}
+
+// As for Variation: the macro derives no Default.
+#[allow(clippy::derivable_impls)]
+impl Default for Split {
+    fn default() -> Self {
+        Split::All
+    }
+}
+
+impl Split {
+    /// True for [`Split::All`] (serialization leaves it out).
+    pub fn is_all(&self) -> bool {
+        *self == Split::All
+    }
+}
+
+wire_enum! {
     /// Log line level.
     LogLevel, "log level" {
         /// Informational.

@@ -88,6 +88,8 @@ struct Spec {
     id: String,
     description: String,
     #[serde(default)]
+    family: Option<String>,
+    #[serde(default)]
     tiers: Vec<TierSpec>,
     #[serde(default)]
     rogue_agent: Option<FleetAgent>,
@@ -225,6 +227,7 @@ struct Tick {
 pub struct PackFailure {
     id: &'static str,
     description: &'static str,
+    family: &'static str,
     source: &'static str,
     tiers: &'static [TierSlot],
     rogue_agent: Option<FleetAgent>,
@@ -350,7 +353,9 @@ pub fn parse(text: &str, name: &str) -> Result<PackFailure, PackError> {
         .iter()
         .map(|t| TierSlot::new(t.difficulty, t.position))
         .collect();
+    let family = leak(spec.family.unwrap_or_else(|| spec.id.clone()));
     Ok(PackFailure {
+        family,
         id: leak(spec.id),
         description: leak(spec.description),
         source: leak(name.to_owned()),
@@ -386,6 +391,9 @@ impl FailureInjector for PackFailure {
     }
     fn source(&self) -> &'static str {
         self.source
+    }
+    fn family(&self) -> &'static str {
+        self.family
     }
     fn inject(&self, state: &mut State) {
         for m in &self.inject.metrics {

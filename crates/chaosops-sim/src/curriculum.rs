@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use chaosops_model::{Difficulty, FailureId, Scenario, ScenarioSpec};
+use chaosops_model::{Difficulty, FailureId, Scenario, ScenarioSpec, Split};
 
 use crate::registry::Registry;
 
@@ -58,6 +58,56 @@ pub fn scenarios_for_tier(
         }
     }
     out
+}
+
+/// The scenarios of a tier on one side of the held-out split (docs/behaviour.md §16): the
+/// pool's types that have scenarios on that side, each at its pool index `i`, and for each
+/// the first `episodes_per_type` seeds `seed_offset + 97 i + 31 r` on that side.
+/// [`Split::All`] gives [`scenarios_for_tier`]'s list.
+pub fn scenarios_for_split(
+    registry: &Registry,
+    tier: Difficulty,
+    seed_offset: u64,
+    episodes_per_type: u32,
+    split: Split,
+) -> Vec<Scenario> {
+    let pool = split_pool(registry, tier, split);
+    let mut out = Vec::with_capacity(pool.len() * episodes_per_type as usize);
+    for (i, failure) in pool {
+        for k in 0..u64::from(episodes_per_type) {
+            out.push(split_scenario(failure, i, tier, seed_offset, k, split));
+        }
+    }
+    out
+}
+
+/// A tier's pool restricted to the types with scenarios on `split`'s side, each with its
+/// index in the whole pool (which its seeds use).
+pub fn split_pool(
+    registry: &Registry,
+    tier: Difficulty,
+    split: Split,
+) -> Vec<(usize, &'static dyn crate::FailureInjector)> {
+    registry
+        .pool(tier)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, f)| crate::split::has_side(*f, split))
+        .collect()
+}
+
+/// The `k`-th scenario of `failure` (at `pool_index` of `tier`'s pool) on `split`'s side.
+pub fn split_scenario(
+    failure: &dyn crate::FailureInjector,
+    pool_index: usize,
+    tier: Difficulty,
+    seed_offset: u64,
+    k: u64,
+    split: Split,
+) -> Scenario {
+    let base = seed_offset.wrapping_add(SEED_STRIDE_PER_FAILURE.wrapping_mul(pool_index as u64));
+    let rep = crate::split::nth(failure, split, base, SEED_STRIDE_PER_REP, k);
+    tier_scenario(failure, pool_index, tier, seed_offset, rep)
 }
 
 /// One scenario of [`scenarios_for_tier`]'s list: the `rep`-th of `failure`, which sits at

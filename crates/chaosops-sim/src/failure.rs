@@ -95,6 +95,11 @@ pub trait FailureInjector: Send + Sync + 'static {
     fn on_wrong_fix(&self, _turn: Turn<'_>, _state: &mut State, _flags: &mut OutcomeFlags) {}
     /// The oracle's plan for this failure.
     fn playbook(&self) -> Playbook;
+    /// The incident family this type belongs to, for held-out splits (docs/behaviour.md
+    /// §16); by default its own id.
+    fn family(&self) -> &'static str {
+        self.id()
+    }
     /// Variation: the services this type may hit instead of its reference target (empty:
     /// the target never moves). The type reads its target with [`State::target_or`].
     fn variable_targets(&self) -> &'static [chaosops_model::Service] {

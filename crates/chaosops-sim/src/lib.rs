@@ -37,6 +37,7 @@ pub mod metrics;
 mod projection;
 mod registry;
 mod reward;
+pub mod split;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
