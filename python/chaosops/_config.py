@@ -16,6 +16,7 @@ def env_config(
     max_steps: Optional[int] = None,
     reward: str = "reference",
     variation: str = "none",
+    split: str = "all",
     max_cycles: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Normalises configuration keywords into the native constructor's keywords.
@@ -41,4 +42,5 @@ def env_config(
         "max_steps": max_steps,
         "reward": reward,
         "variation": variation,
+        "split": split,
     }

@@ -45,7 +45,8 @@ class Env:
     (default: easy, medium, hard), ``max_steps`` (default: the tier's 12, 18 or 25),
     ``reward`` (``"reference"`` or ``"strict"``), ``variation`` (``"none"``, the reference
     incidents, or ``"standard"``: the service hit, magnitudes, wording, decoys and metric
-    jitter drawn per episode).
+    jitter drawn per episode), ``split`` (``"all"``, ``"train"`` or ``"test"``: one side of
+    the held-out partition by incident family and seed).
     ``reset(seed)`` picks the scenario from the seed, so one integer reproduces an episode.
     """
 
@@ -57,6 +58,7 @@ class Env:
         max_steps: Optional[int] = None,
         reward: str = "reference",
         variation: str = "none",
+        split: str = "all",
     ) -> Self: ...
     def reset(self, seed: Optional[int] = None, *, scenario: Optional[_ScenarioLike] = None) -> Dict[str, Any]:
         """Starts an episode (of ``seed``, or of an explicit replay-format ``scenario``) and
@@ -135,6 +137,7 @@ class VecEnv:
         max_steps: Optional[int] = None,
         reward: str = "reference",
         variation: str = "none",
+        split: str = "all",
     ) -> Self: ...
     def reset(
         self,

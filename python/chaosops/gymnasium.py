@@ -23,7 +23,7 @@ the stream is drawn instead (``info["episode_seed"]`` says which).
 Keywords: ``seat`` (default ``"sre"``), ``others`` (a policy name for every other seat, or
 a dict role -> name; policies: ``oracle``, ``heuristic``, ``random``, ``noop``; default
 ``"heuristic"``), and the configuration keys ``failure_types``, ``tiers``, ``max_steps``,
-``reward``, ``variation``.
+``reward``, ``variation``, ``split``.
 """
 
 from __future__ import annotations

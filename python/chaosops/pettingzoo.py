@@ -22,7 +22,8 @@ once: terminated when the incident is resolved, truncated when the step budget r
 
 Configuration keywords: ``failure_types``, ``tiers``, ``max_steps`` (or ``max_cycles``,
 four turns each), ``reward`` (``"reference"`` or ``"strict"``), ``variation``
-(``"none"`` or ``"standard"``), ``render_mode`` (``"ansi"`` returns the transcript).
+(``"none"`` or ``"standard"``), ``split`` (``"all"``, ``"train"``, ``"test"``),
+``render_mode`` (``"ansi"`` returns the transcript).
 """
 
 from __future__ import annotations

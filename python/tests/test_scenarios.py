@@ -78,3 +78,34 @@ def test_standard_variation_draws_episodes_that_a_memorised_answer_does_not_solv
         assert 'unknown variation "wild"' in str(e)
     else:
         raise AssertionError("an unknown variation is refused")
+
+
+def test_the_split_sides_are_disjoint_and_the_held_out_family_is_test_only() -> None:
+    import chaosops
+
+    def episodes(split: str) -> set:
+        env = chaosops.Env(tiers=["medium"], split=split)
+        seen = set()
+        for seed in range(60):
+            env.reset(seed=seed)
+            state = env.state()
+            seen.add((state["failure_type"], state["episode_id"]))
+        return seen
+
+    train, test = episodes("train"), episodes("test")
+    assert train and test and not train & test
+    # autoscaler_cost_cut is the held-out "autoscaling" family: test only.
+    assert any(f == "autoscaler_cost_cut" for f, _ in test)
+    assert not any(f == "autoscaler_cost_cut" for f, _ in train)
+    try:
+        chaosops.Env(failure_types=["autoscaler_cost_cut"], split="train")
+    except chaosops.ConfigError as e:
+        assert 'held-out family "autoscaling"' in str(e)
+    else:
+        raise AssertionError("a held-out family has no training scenarios")
+    try:
+        chaosops.Env(split="dev")
+    except chaosops.ConfigError as e:
+        assert 'unknown split "dev"' in str(e)
+    else:
+        raise AssertionError("an unknown split is refused")

@@ -14,9 +14,10 @@ use chaosops_cli::{bench, evaluate, list, live, play, prepare_out_dir, registry,
 use chaosops_eval::eval::{self, EvalConfig, Shard, MAX_EPISODES_PER_TYPE};
 use chaosops_eval::replay;
 use chaosops_model::Role;
-use chaosops_model::{Difficulty, FailureId, ScenarioSpec, Variation, DEFAULT_MAX_STEPS};
+use chaosops_model::{Difficulty, FailureId, ScenarioSpec, Split, Variation, DEFAULT_MAX_STEPS};
 use chaosops_roles::transcript;
 use chaosops_roles::{run_episode, PolicyKind, RunOptions};
+use chaosops_sim::split::MAX_SPLIT_SEED_OFFSET;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -189,6 +190,11 @@ struct EvalArgs {
     /// episode; docs/behaviour.md §15).
     #[arg(long, default_value = "none")]
     variation: Variation,
+    /// Which side of the held-out split to draw: all, train (no held-out family or seed) or
+    /// test (held-out families whole, and the held-out seeds of the others;
+    /// docs/behaviour.md §16).
+    #[arg(long, default_value = "all")]
+    split: Split,
     /// Play only shard K of N: a contiguous, disjoint slice of the episode list (the N
     /// shards cover it exactly); merge the shard folders with `chaosops eval merge`.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
@@ -555,6 +561,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 episodes_per_type,
                 seed_offset,
                 variation,
+                split,
                 shard,
                 resume,
                 out_dir,
@@ -579,7 +586,11 @@ fn run() -> anyhow::Result<ExitCode> {
                 episodes_per_type,
                 seed_offset,
                 variation,
+                split,
             };
+            if !split.is_all() && seed_offset > MAX_SPLIT_SEED_OFFSET {
+                bail!("--seed-offset {seed_offset} is out of range with --split {split}; allowed: 0..={MAX_SPLIT_SEED_OFFSET}");
+            }
             prepare_out_dir(&out_dir)?;
             for policy in &config.policies {
                 policy.check().map_err(anyhow::Error::msg)?;

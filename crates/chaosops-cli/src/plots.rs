@@ -200,6 +200,7 @@ mod tests {
             episodes_per_type: 2,
             seed_offset: 0,
             variation: Default::default(),
+            split: Default::default(),
         };
         let eval = evaluate(registry, &config, NonZeroUsize::MIN, &|| ()).unwrap();
         let path = std::env::temp_dir().join(format!(

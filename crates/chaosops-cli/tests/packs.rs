@@ -221,3 +221,81 @@ fn a_standard_evaluation_says_so_and_its_oracle_resolves_everything() {
     assert!(evaluation.get("variation").is_none());
     let _ = std::fs::remove_dir_all(&out_dir);
 }
+
+#[test]
+fn held_out_splits_partition_an_evaluation_and_are_reported() {
+    let dir = scenarios();
+    let base = std::env::temp_dir().join(format!("chaosops-test-{}-split", std::process::id()));
+    let mut seeds = std::collections::BTreeMap::new();
+    for split in ["train", "test"] {
+        let out_dir = base.join(split);
+        let eval = chaosops(
+            &[
+                "eval",
+                "--scenarios",
+                &dir,
+                "--variation",
+                "standard",
+                "--split",
+                split,
+                "--policies",
+                "oracle",
+                "--episodes-per-type",
+                "5",
+                "--out-dir",
+                out_dir.to_str().unwrap(),
+            ],
+            b"",
+        );
+        let evaluation = read_evaluation(&eval, &out_dir);
+        assert_eq!(evaluation["split"], split);
+        let summary = String::from_utf8_lossy(&eval.stdout);
+        assert!(
+            summary.contains(&format!("variation standard, split {split}")),
+            "{summary}"
+        );
+        for row in evaluation["by_failure"].as_array().unwrap() {
+            assert_eq!(row["success_rate"], 1.0, "{row}");
+        }
+        let records = crate::read_records(&out_dir);
+        for r in &records {
+            let seed = r["seed"].as_u64().unwrap();
+            let failure = r["failure_type"].as_str().unwrap().to_owned();
+            let held_family = [
+                "autoscaler_cost_cut",
+                "certificate_expiry",
+                "cache_stampede",
+                "queue_backlog",
+            ]
+            .contains(&failure.as_str());
+            let on_test = held_family || seed % 5 == 4;
+            assert_eq!(on_test, split == "test", "{split}: {failure} seed {seed}");
+            seeds
+                .entry((failure, r["tier"].as_str().unwrap().to_owned()))
+                .or_insert_with(Vec::new)
+                .push(seed);
+        }
+    }
+    // Train and test hold no seed twice.
+    for ((failure, tier), list) in &seeds {
+        let mut sorted = list.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), list.len(), "{failure} {tier}: {list:?}");
+    }
+    let refused = chaosops(
+        &[
+            "eval",
+            "--split",
+            "test",
+            "--seed-offset",
+            "9223372036854775807",
+            "--out-dir",
+            base.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr)
+        .contains("--seed-offset 9223372036854775807 is out of range with --split test"));
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -201,6 +201,7 @@ mod tests {
             episodes_per_type: 3,
             seed_offset: 11,
             variation: Default::default(),
+            split: Default::default(),
         };
         let plan = Plan::new(r, &config);
         let info = RunInfo::new(&plan, Shard::WHOLE);

@@ -16,9 +16,9 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario, Variation};
+use chaosops_model::{Difficulty, FailureId, FleetAgent, Scenario, Split, Variation};
 use chaosops_roles::{run_episode, EpisodeResult, ParseStats, PolicyKind, RunOptions, Team};
-use chaosops_sim::curriculum::tier_scenario;
+use chaosops_sim::curriculum::{split_pool, split_scenario};
 use chaosops_sim::{FailureInjector, Registry, SimError};
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +80,8 @@ pub struct EvalConfig<P = PolicyKind> {
     pub seed_offset: u64,
     /// Variation of every episode.
     pub variation: Variation,
+    /// Which side of the held-out split the lists draw from.
+    pub split: Split,
 }
 
 impl<P: From<PolicyKind>> Default for EvalConfig<P> {
@@ -97,6 +99,7 @@ impl<P: From<PolicyKind>> Default for EvalConfig<P> {
             episodes_per_type: 5,
             seed_offset: 0,
             variation: Variation::None,
+            split: Split::All,
         }
     }
 }
@@ -158,7 +161,8 @@ pub struct Job<'p, P> {
 /// computed by index.
 pub struct Plan<'c, P> {
     config: &'c EvalConfig<P>,
-    pools: Vec<Vec<&'static dyn FailureInjector>>,
+    /// Each tier's pool on the split's side, with each type's index in the whole pool.
+    pools: Vec<Vec<(usize, &'static dyn FailureInjector)>>,
     /// Start of each tier within one policy's run, and the run's length last.
     tier_starts: Vec<u64>,
 }
@@ -166,8 +170,11 @@ pub struct Plan<'c, P> {
 impl<'c, P> Plan<'c, P> {
     /// The list of `config`.
     pub fn new(registry: &Registry, config: &'c EvalConfig<P>) -> Self {
-        let pools: Vec<Vec<&'static dyn FailureInjector>> =
-            config.tiers.iter().map(|t| registry.pool(*t)).collect();
+        let pools: Vec<Vec<(usize, &'static dyn FailureInjector)>> = config
+            .tiers
+            .iter()
+            .map(|t| split_pool(registry, *t, config.split))
+            .collect();
         let mut tier_starts = Vec::with_capacity(pools.len() + 1);
         let mut at = 0u64;
         for pool in &pools {
@@ -217,15 +224,19 @@ impl<'c, P> Plan<'c, P> {
             policy: &self.config.policies[policy_index],
             policy_index,
             tier_index,
-            scenario: Scenario {
-                variation: self.config.variation,
-                ..tier_scenario(
-                    self.pools[tier_index][pool_index],
-                    pool_index,
-                    tier,
-                    self.config.seed_offset,
-                    rep,
-                )
+            scenario: {
+                let (whole_index, failure) = self.pools[tier_index][pool_index];
+                Scenario {
+                    variation: self.config.variation,
+                    ..split_scenario(
+                        failure,
+                        whole_index,
+                        tier,
+                        self.config.seed_offset,
+                        rep,
+                        self.config.split,
+                    )
+                }
             },
         }
     }
@@ -742,6 +753,7 @@ impl Tally {
             episodes_per_type: info.episodes_per_type,
             seed_offset: info.seed_offset,
             variation: info.variation,
+            split: info.split,
             episodes: self.episodes,
             aggregates,
             by_failure,
@@ -875,6 +887,9 @@ pub struct Evaluation {
     /// Variation of the episodes (left out when none).
     #[serde(skip_serializing_if = "Variation::is_none")]
     pub variation: Variation,
+    /// Held-out split of the episodes (left out when all).
+    #[serde(skip_serializing_if = "Split::is_all")]
+    pub split: Split,
     /// Episodes counted.
     pub episodes: u64,
     /// One row per (policy, tier) with episodes.
@@ -1071,6 +1086,9 @@ pub struct RunInfo {
     /// Variation (left out when none, so runs without it read as they were written).
     #[serde(default, skip_serializing_if = "Variation::is_none")]
     pub variation: Variation,
+    /// Held-out split (left out when all).
+    #[serde(default, skip_serializing_if = "Split::is_all")]
+    pub split: Split,
     /// Episodes in the whole list.
     pub list_len: u64,
     /// Which slice of it this run plays.
@@ -1092,6 +1110,7 @@ impl RunInfo {
             episodes_per_type: c.episodes_per_type,
             seed_offset: c.seed_offset,
             variation: c.variation,
+            split: c.split,
             list_len: plan.len(),
             shard,
         }
@@ -1135,6 +1154,7 @@ impl RunInfo {
                 self.variation.to_string(),
                 other.variation.to_string(),
             ),
+            ("split", self.split.to_string(), other.split.to_string()),
         ];
         fields
             .into_iter()
@@ -1289,11 +1309,13 @@ fn opt(v: Option<f64>) -> String {
 pub fn render_summary(eval: &Evaluation) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let variation = if eval.variation.is_none() {
-        String::new()
-    } else {
-        format!(", variation {}", eval.variation)
-    };
+    let mut variation = String::new();
+    if !eval.variation.is_none() {
+        variation.push_str(&format!(", variation {}", eval.variation));
+    }
+    if !eval.split.is_all() {
+        variation.push_str(&format!(", split {}", eval.split));
+    }
     let _ = writeln!(
         out,
         "ChaosOps evaluation: {} episode(s) per failure type and tier, {} episodes in all{variation}\n",
@@ -1455,6 +1477,7 @@ mod tests {
             episodes_per_type: 3,
             seed_offset: 5,
             variation: Default::default(),
+            split: Default::default(),
         };
         let (whole, whole_tally, whole_records) = play_shard(&config, Shard::WHOLE);
         let shards: Vec<_> = [3, 1, 2]

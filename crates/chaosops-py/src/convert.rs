@@ -113,8 +113,9 @@ pub(crate) fn source(
     max_steps: Option<&Bound<'_, PyAny>>,
     reward: &str,
     variation: &str,
+    split: &str,
 ) -> PyResult<std::sync::Arc<chaosops_rl::ScenarioSource>> {
-    let config = env_config(failure_types, tiers, max_steps, reward, variation)?;
+    let config = env_config(failure_types, tiers, max_steps, reward, variation, split)?;
     chaosops_rl::ScenarioSource::new(crate::registry()?, &config)
         .map(std::sync::Arc::new)
         .map_err(crate::errors::rl)
@@ -127,6 +128,7 @@ fn env_config(
     max_steps: Option<&Bound<'_, PyAny>>,
     reward: &str,
     variation: &str,
+    split: &str,
 ) -> PyResult<EnvConfig> {
     let tiers = tiers
         .unwrap_or_default()
@@ -150,6 +152,9 @@ fn env_config(
         reward: reward.parse::<RewardPreset>().map_err(crate::errors::rl)?,
         variation: variation
             .parse::<Variation>()
+            .map_err(|e| crate::errors::raise(crate::errors::Kind::Config, e.to_string()))?,
+        split: split
+            .parse::<chaosops_rl::Split>()
             .map_err(|e| crate::errors::raise(crate::errors::Kind::Config, e.to_string()))?,
     })
 }

@@ -110,15 +110,16 @@ impl PyEnv {
 #[pymethods]
 impl PyEnv {
     #[new]
-    #[pyo3(signature = (*, failure_types=None, tiers=None, max_steps=None, reward="reference", variation="none"))]
+    #[pyo3(signature = (*, failure_types=None, tiers=None, max_steps=None, reward="reference", variation="none", split="all"))]
     fn new(
         failure_types: Option<Vec<String>>,
         tiers: Option<Vec<String>>,
         max_steps: Option<&Bound<'_, PyAny>>,
         reward: &str,
         variation: &str,
+        split: &str,
     ) -> PyResult<Self> {
-        let source = convert::source(failure_types, tiers, max_steps, reward, variation)?;
+        let source = convert::source(failure_types, tiers, max_steps, reward, variation, split)?;
         Ok(PyEnv {
             turn: TurnEnv::new(source, crate::table()?),
             history: Vec::new(),

@@ -224,6 +224,7 @@ pub(crate) fn evaluate<'py>(
         episodes_per_type,
         seed_offset,
         variation: Default::default(),
+        split: Default::default(),
     };
     let plan = Plan::new(registry, &config);
     let info = RunInfo::named(&plan, shard, |s| s.name());

@@ -195,7 +195,7 @@ pub(crate) fn prompt_records<'py>(
         .parse()
         .map_err(|e: String| raise(Kind::Config, format!("policy: {e}")))?;
     let registry = crate::registry()?;
-    let source = convert::source(failure_types, tiers, max_steps, "reference", "none")?;
+    let source = convert::source(failure_types, tiers, max_steps, "reference", "none", "all")?;
     let out = PyList::empty(py);
     for i in 0..n as u64 {
         let s = nth_seed(seed, i);

@@ -114,7 +114,7 @@ impl PyVecEnv {
 #[pymethods]
 impl PyVecEnv {
     #[new]
-    #[pyo3(signature = (num_envs, *, seat=None, others=None, threads=None, failure_types=None, tiers=None, max_steps=None, reward="reference", variation="none"))]
+    #[pyo3(signature = (num_envs, *, seat=None, others=None, threads=None, failure_types=None, tiers=None, max_steps=None, reward="reference", variation="none", split="all"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         num_envs: &Bound<'_, PyAny>,
@@ -126,13 +126,14 @@ impl PyVecEnv {
         max_steps: Option<&Bound<'_, PyAny>>,
         reward: &str,
         variation: &str,
+        split: &str,
     ) -> PyResult<Self> {
         let num_envs: usize =
             convert::int_in(num_envs, "num_envs", 1, MAX_ENVS as i128, Kind::Config)?;
         let threads: usize =
             convert::opt_int_in(threads, "threads", 1, MAX_THREADS as i128, Kind::Config)?
                 .unwrap_or(1);
-        let source = convert::source(failure_types, tiers, max_steps, reward, variation)?;
+        let source = convert::source(failure_types, tiers, max_steps, reward, variation, split)?;
         let mode = seat_mode(seat, others)?;
         let inner =
             VecEnv::new(source, crate::table()?, mode, num_envs, threads).map_err(errors::rl)?;

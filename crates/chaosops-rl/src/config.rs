@@ -63,7 +63,7 @@ impl FromStr for RewardPreset {
 
 /// How much scenarios vary from seed to seed (docs/behaviour.md §15): `none` (the
 /// reference scenarios) or `standard`.
-pub use chaosops_model::Variation;
+pub use chaosops_model::{Split, Variation};
 
 /// What an environment draws its episodes from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -78,6 +78,8 @@ pub struct EnvConfig {
     pub reward: RewardPreset,
     /// Scenario variation.
     pub variation: Variation,
+    /// Which side of the held-out split `reset(seed)` draws from (docs/behaviour.md §16).
+    pub split: Split,
 }
 
 /// SplitMix64's finaliser: a well-mixed 64-bit value from `x`.
@@ -138,6 +140,16 @@ impl ScenarioSource {
                     let f = registry
                         .failure(id)
                         .map_err(|e| RlError::config("failure_types", e.to_string()))?;
+                    if !chaosops_sim::split::has_side(f, config.split) {
+                        return Err(RlError::config(
+                            "failure_types",
+                            format!(
+                                "\"{id}\" belongs to the held-out family \"{}\": it has no {} scenarios",
+                                f.family(),
+                                config.split
+                            ),
+                        ));
+                    }
                     if !failures
                         .iter()
                         .any(|g: &&dyn FailureInjector| g.id() == f.id())
@@ -151,7 +163,13 @@ impl ScenarioSource {
             }
             None => {
                 for tier in &tiers {
-                    candidates.extend(registry.pool(*tier).into_iter().map(|f| (f, *tier)));
+                    candidates.extend(
+                        registry
+                            .pool(*tier)
+                            .into_iter()
+                            .filter(|f| chaosops_sim::split::has_side(*f, config.split))
+                            .map(|f| (f, *tier)),
+                    );
                 }
             }
         }
@@ -212,6 +230,8 @@ impl ScenarioSource {
     pub fn scenario(&self, seed: u64) -> Scenario {
         let n = self.candidates.len() as u64;
         let (failure, tier) = self.candidates[(splitmix64(seed) % n) as usize];
+        // On one side of the split, the seed-th scenario seed of that side.
+        let seed = chaosops_sim::split::nth(failure, self.config.split, 0, 1, seed);
         let spec = ScenarioSpec {
             failure_type: FailureId::from_static(failure.id()),
             seed,

@@ -41,7 +41,7 @@ mod table;
 mod turn;
 mod vector;
 
-pub use config::{nth_seed, splitmix64, EnvConfig, RewardPreset, ScenarioSource, Variation};
+pub use config::{nth_seed, splitmix64, EnvConfig, RewardPreset, ScenarioSource, Split, Variation};
 pub use encode::{
     encode_observation, Segment, CHAT_BUCKETS, EVIDENCE_BUCKETS, LAYOUT, OBS_LEN, ROLE_ORDER,
 };
