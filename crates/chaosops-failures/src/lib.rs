@@ -183,4 +183,31 @@ mod tests {
             ("cascade", 1000, Difficulty::Medium)
         );
     }
+
+    #[test]
+    fn a_curriculum_stream_can_keep_to_one_side_of_the_split() {
+        use chaosops_model::Split;
+        use chaosops_sim::curriculum::{Curriculum, ScenarioStream};
+        let stream = ScenarioStream::new(registry(), Curriculum::new(Difficulty::Medium), 0, 10)
+            .with_split(Split::Train);
+        for scenario in stream.take(200) {
+            let failure = registry().failure(scenario.failure_type.as_str()).unwrap();
+            assert_eq!(
+                chaosops_sim::split::side(failure, scenario.seed),
+                Split::Train
+            );
+            assert_ne!(scenario.failure_type.as_str(), "autoscaler_cost_cut");
+        }
+        let test: Vec<_> =
+            ScenarioStream::new(registry(), Curriculum::new(Difficulty::Medium), 0, 10)
+                .with_split(Split::Test)
+                .take(200)
+                .collect();
+        assert!(test
+            .iter()
+            .any(|s| s.failure_type.as_str() == "autoscaler_cost_cut"));
+        assert!(test
+            .iter()
+            .all(|s| s.seed % 5 == 4 || s.failure_type.as_str() == "autoscaler_cost_cut"));
+    }
 }

@@ -193,6 +193,7 @@ pub struct ScenarioStream<'r> {
     curriculum: Curriculum,
     episodes_per_type: u32,
     seed_offset: u64,
+    split: Split,
     list: Vec<Scenario>,
     next: usize,
 }
@@ -211,9 +212,25 @@ impl<'r> ScenarioStream<'r> {
             curriculum,
             episodes_per_type,
             seed_offset,
+            split: Split::All,
             list,
             next: 0,
         }
+    }
+
+    /// The same stream drawing only `split`'s side of the held-out partition
+    /// (docs/behaviour.md §16), from the start of its tier's list.
+    pub fn with_split(mut self, split: Split) -> Self {
+        self.split = split;
+        self.list = scenarios_for_split(
+            self.registry,
+            self.curriculum.tier(),
+            self.seed_offset,
+            self.episodes_per_type,
+            split,
+        );
+        self.next = 0;
+        self
     }
 
     /// The curriculum driving the stream.
@@ -230,11 +247,12 @@ impl<'r> ScenarioStream<'r> {
     pub fn report(&mut self, reward: f64) -> Option<Difficulty> {
         let promoted = self.curriculum.record(reward)?;
         self.seed_offset = self.seed_offset.wrapping_add(SEED_OFFSET_PER_PROMOTION);
-        self.list = scenarios_for_tier(
+        self.list = scenarios_for_split(
             self.registry,
             promoted,
             self.seed_offset,
             self.episodes_per_type,
+            self.split,
         );
         self.next = 0;
         Some(promoted)
