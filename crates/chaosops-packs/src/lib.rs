@@ -95,6 +95,9 @@ struct Spec {
     rogue_agent: Option<FleetAgent>,
     #[serde(default)]
     inject: Inject,
+    #[serde(default)]
+    control: bool,
+    #[serde(default)]
     fix: Vec<Rule>,
     #[serde(default)]
     beneficial: Option<Vec<Rule>>,
@@ -231,6 +234,7 @@ pub struct PackFailure {
     source: &'static str,
     tiers: &'static [TierSlot],
     rogue_agent: Option<FleetAgent>,
+    control: bool,
     inject: Inject,
     fix: Vec<Rule>,
     beneficial: Option<Vec<Rule>>,
@@ -308,10 +312,16 @@ pub fn parse(text: &str, name: &str) -> Result<PackFailure, PackError> {
             format!("\"{}\" is not a lower-case snake_case name", spec.id),
         ));
     }
-    if spec.fix.is_empty() {
+    if spec.fix.is_empty() && !spec.control {
         return Err(at(
             "fix",
             "give at least one [[fix]]: an action that resolves the incident".to_owned(),
+        ));
+    }
+    if spec.control && !spec.fix.is_empty() {
+        return Err(at(
+            "fix",
+            "a control has nothing to fix: it is resolved when nobody does harm".to_owned(),
         ));
     }
     for rule in spec.fix.iter().chain(spec.beneficial.iter().flatten()) {
@@ -361,6 +371,7 @@ pub fn parse(text: &str, name: &str) -> Result<PackFailure, PackError> {
         source: leak(name.to_owned()),
         tiers: Box::leak(tiers.into_boxed_slice()),
         rogue_agent: spec.rogue_agent,
+        control: spec.control,
         inject: spec.inject,
         fix: spec.fix,
         beneficial: spec.beneficial,
@@ -394,6 +405,9 @@ impl FailureInjector for PackFailure {
     }
     fn family(&self) -> &'static str {
         self.family
+    }
+    fn is_control(&self) -> bool {
+        self.control
     }
     fn inject(&self, state: &mut State) {
         for m in &self.inject.metrics {

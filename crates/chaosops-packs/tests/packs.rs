@@ -257,7 +257,15 @@ fn the_scenario_library_loads_and_its_oracle_resolves_every_type_on_every_tier()
                 );
                 assert_eq!(oracle.wrong_fixes, 0, "{id} {difficulty}");
                 let idle = play(registry, id, *difficulty, seed, PolicyKind::Noop);
-                assert!(!idle.resolved, "{id}: doing nothing must not resolve it");
+                if failure.is_control() {
+                    // Nothing is wrong: doing nothing is right, and resolves at the budget.
+                    assert!(
+                        idle.resolved && idle.final_step == 20,
+                        "{id}: a control left alone"
+                    );
+                } else {
+                    assert!(!idle.resolved, "{id}: doing nothing must not resolve it");
+                }
             }
         }
     }
@@ -274,4 +282,59 @@ fn the_scenario_library_loads_and_its_oracle_resolves_every_type_on_every_tier()
             assert_eq!(pool.contains(id), listed, "{id} in the {difficulty} pool");
         }
     }
+}
+
+#[test]
+fn a_control_rewards_doing_no_harm() {
+    let packs = load_dir(&root().join("scenarios")).unwrap();
+    let registry = registry_with(packs);
+    let scenario = registry
+        .scenario(&ScenarioSpec {
+            failure_type: FailureId::from("no_fault".to_owned()),
+            seed: 3,
+            difficulty: Difficulty::Hard,
+            max_steps: 8,
+            variation: Default::default(),
+        })
+        .unwrap();
+    // Left alone: no MTTR penalty on the way, resolved at the last step.
+    let mut env = Environment::new(registry, &scenario, RewardConfig::default(), None).unwrap();
+    assert!(
+        env.state().all_logs.iter().all(|l| l.is_red_herring),
+        "only noise"
+    );
+    assert!(!env.state().all_logs.is_empty());
+    let mut records = Vec::new();
+    while !env.is_done() {
+        records.push(env.step_record(&Action::noop()).unwrap());
+    }
+    assert!(records[..7].iter().all(|r| r.reward == 0.0));
+    assert!(records[7].flags.resolved && records[7].breakdown.resolved_bonus == 100.0);
+    assert_eq!(env.state().cumulative_reward, 110.0);
+    // A restart of a healthy service is harm: a wrong fix, and the episode ends unresolved.
+    let mut env = Environment::new(registry, &scenario, RewardConfig::default(), None).unwrap();
+    env.step_record(&Action::restart(chaosops_model::Service::Db))
+        .unwrap();
+    while !env.is_done() {
+        env.step_record(&Action::noop()).unwrap();
+    }
+    assert!(!env.state().resolved && env.state().wrong_fixes == 1);
+    assert_eq!(env.state().cumulative_reward, -50.0 - 60.0);
+    // A flag (there is no rogue) is harm too.
+    let mut env = Environment::new(registry, &scenario, RewardConfig::default(), None).unwrap();
+    env.step_record(&Action::noop()).unwrap();
+    env.step_record(&Action::new(chaosops_model::ActionType::FlagRogue).with_target("autoscaler"))
+        .unwrap();
+    while !env.is_done() {
+        env.step_record(&Action::noop()).unwrap();
+    }
+    assert!(!env.state().resolved);
+    // A control cannot have a fix.
+    let err = parse(
+        "id = \"c\"\ndescription = \"d\"\ncontrol = true\n\n[[fix]]\naction_type = \"noop\"\n",
+        "c.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("a control has nothing to fix"), "{err}");
 }

@@ -50,7 +50,8 @@ fn inject(
 ) -> Option<u64> {
     let Some(variant) = crate::variation::draw(scenario, failure) else {
         failure.inject(state);
-        if scenario.inject_misleading_logs {
+        // A control's fleet is healthy: its only evidence is noise, on every tier.
+        if scenario.inject_misleading_logs || failure.is_control() {
             for _ in 0..DECOY_COUNT {
                 let (service, level, message) = DECOYS[rng.random_range(0..DECOYS.len())];
                 state.emit_decoy_log(Component::from(service), level, message);
@@ -65,7 +66,7 @@ fn inject(
         &variant,
         failure,
         &before,
-        scenario.inject_misleading_logs,
+        scenario.inject_misleading_logs || failure.is_control(),
         state,
     ))
 }

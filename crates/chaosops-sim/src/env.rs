@@ -151,17 +151,30 @@ impl Environment {
     /// Like [`step`](Self::step) but returns only the record, without projecting a view.
     pub fn step_record(&mut self, action: &Action) -> Result<StepRecord, SimError> {
         let role = self.current_role();
-        let flags = self.sim.apply_action(role, action)?;
+        let mut flags = self.sim.apply_action(role, action)?;
         self.sim.tick();
+        let control = self.sim.failure().is_control();
         let config = &self.config;
         let paid = self.paid;
         let state = self.sim.state_mut();
-        let breakdown = config.score(
+        if control
+            && state.step_count >= state.max_steps
+            && state.wrong_fixes == 0
+            && state.oversight_flags.is_empty()
+        {
+            // A control that reached its budget unharmed: the healthy fleet was left alone.
+            state.resolved = true;
+            flags.resolved = true;
+        }
+        let mut breakdown = config.score(
             &flags,
             state.step_count,
             state.declared_root_cause_step,
             paid,
         );
+        if control {
+            breakdown.mttr_penalty = 0.0;
+        }
         let reward = breakdown.total();
         state.cumulative_reward += reward;
         if flags.miscommunication {

@@ -95,6 +95,12 @@ pub trait FailureInjector: Send + Sync + 'static {
     fn on_wrong_fix(&self, _turn: Turn<'_>, _state: &mut State, _flags: &mut OutcomeFlags) {}
     /// The oracle's plan for this failure.
     fn playbook(&self) -> Playbook;
+    /// True for a no-fault control (docs/behaviour.md §17): nothing is wrong, the episode
+    /// runs to its step budget and is resolved at its last step when nobody did harm (no
+    /// wrong fix, no flag); no MTTR penalty accrues.
+    fn is_control(&self) -> bool {
+        false
+    }
     /// The incident family this type belongs to, for held-out splits (docs/behaviour.md
     /// §16); by default its own id.
     fn family(&self) -> &'static str {
