@@ -42,10 +42,10 @@ def test_a_pack_folder_joins_the_registry_and_plays() -> None:
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     packs = {i: t for i, t in out["types"].items() if t["source"] != "built-in"}
-    assert len(packs) == 8 and len(out["types"]) == 17
+    assert len(packs) == 9 and len(out["types"]) == 18
     assert packs["certificate_expiry"]["source"].endswith("scenarios/certificate_expiry.toml")
-    # identify_root_cause has one entry per registered type: 48 + 8.
-    assert out["num_actions"] == 56
+    # identify_root_cause has one entry per registered type: 48 + 9.
+    assert out["num_actions"] == 57
     assert out["done"] and out["resolved"]
 
 

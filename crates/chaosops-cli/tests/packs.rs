@@ -25,9 +25,9 @@ fn list_shows_pack_types_with_their_source() {
     );
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 17);
+    assert_eq!(list.len(), 18);
     let packs: Vec<&Value> = list.iter().filter(|f| f["source"] != "built-in").collect();
-    assert_eq!(packs.len(), 8);
+    assert_eq!(packs.len(), 9);
     for p in &packs {
         let source = p["source"].as_str().unwrap();
         assert!(
@@ -107,8 +107,14 @@ fn pack_types_run_replay_and_evaluate_like_built_in_ones() {
         b"",
     );
     let evaluation = read_evaluation(&eval, &out_dir);
+    assert_eq!(evaluation["controls"], serde_json::json!(["no_fault"]));
+    let summary = String::from_utf8_lossy(&eval.stdout);
+    assert!(
+        summary.contains("no_fault is a no-fault control: share of its episodes in which each policy broke the healthy fleet (a wrong fix or a flag): oracle 0.00"),
+        "{summary}"
+    );
     let rows = evaluation["by_failure"].as_array().unwrap();
-    assert_eq!(rows.len(), 17);
+    assert_eq!(rows.len(), 18);
     for row in rows {
         assert_eq!(row["success_rate"], 1.0, "{row}");
     }

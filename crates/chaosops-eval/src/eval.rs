@@ -194,6 +194,20 @@ impl<'c, P> Plan<'c, P> {
         self.config
     }
 
+    /// The ids of the no-fault controls in the list, sorted.
+    pub fn controls(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .pools
+            .iter()
+            .flatten()
+            .filter(|(_, f)| f.is_control())
+            .map(|(_, f)| f.id().to_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     fn per_policy(&self) -> u64 {
         *self.tier_starts.last().unwrap_or(&0)
     }
@@ -754,6 +768,7 @@ impl Tally {
             seed_offset: info.seed_offset,
             variation: info.variation,
             split: info.split,
+            controls: info.controls.clone(),
             episodes: self.episodes,
             aggregates,
             by_failure,
@@ -890,6 +905,10 @@ pub struct Evaluation {
     /// Held-out split of the episodes (left out when all).
     #[serde(skip_serializing_if = "Split::is_all")]
     pub split: Split,
+    /// The no-fault controls among the types (their `by_failure` success rate is how often
+    /// a policy left the healthy fleet unharmed); left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<String>,
     /// Episodes counted.
     pub episodes: u64,
     /// One row per (policy, tier) with episodes.
@@ -1093,6 +1112,9 @@ pub struct RunInfo {
     pub list_len: u64,
     /// Which slice of it this run plays.
     pub shard: Shard,
+    /// The no-fault controls among the evaluated types (left out when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<String>,
 }
 
 impl RunInfo {
@@ -1113,6 +1135,7 @@ impl RunInfo {
             split: c.split,
             list_len: plan.len(),
             shard,
+            controls: plan.controls(),
         }
     }
 
@@ -1406,6 +1429,19 @@ pub fn render_summary(eval: &Evaluation) -> String {
             let _ = write!(out, " {cell:>20}");
         }
         let _ = writeln!(out);
+    }
+    for control in &eval.controls {
+        let rates: Vec<String> = eval
+            .by_failure
+            .iter()
+            .filter(|r| &r.failure_type == control)
+            .map(|r| format!("{} {:.2}", r.policy, 1.0 - r.success_rate))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{control} is a no-fault control: share of its episodes in which each policy broke the healthy fleet (a wrong fix or a flag): {}",
+            rates.join(", ")
+        );
     }
     out
 }
