@@ -125,11 +125,7 @@ pub fn parse_command(line: &str, registry: &Registry) -> Result<Command, String>
 mod tests {
     use super::*;
 
-    fn registry() -> &'static Registry {
-        chaosops_failures::link();
-        chaosops_roles::link();
-        Registry::global().unwrap()
-    }
+    use crate::test_registry as registry;
 
     #[test]
     fn commands() {

@@ -18,6 +18,14 @@
 #![deny(missing_docs)]
 
 pub mod command;
+
+/// The registry with the built-in plugins linked, for this crate's tests.
+#[cfg(test)]
+pub(crate) fn test_registry() -> &'static Registry {
+    chaosops_failures::link();
+    chaosops_roles::link();
+    Registry::global().expect("registry")
+}
 pub mod llm_policy;
 pub mod log;
 pub mod metrics;

@@ -770,11 +770,7 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    fn registry() -> &'static Registry {
-        chaosops_failures::link();
-        chaosops_roles::link();
-        Registry::global().unwrap()
-    }
+    use crate::test_registry as registry;
 
     fn session() -> Session {
         Session::new(registry(), 4096)

@@ -81,6 +81,8 @@ pub struct Simulator {
     rng: ChaCha8Rng,
     /// The jitter generator of a `standard` episode (none: no jitter).
     jitter: Option<u64>,
+    /// The failure is a no-fault control (asked once at reset, not per step).
+    control: bool,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -119,6 +121,7 @@ impl Simulator {
             registry,
             rng,
             jitter,
+            control: failure.is_control(),
         })
     }
 
@@ -145,6 +148,7 @@ impl Simulator {
             scenario.rogue_fleet_agent,
         );
         self.jitter = inject(&mut self.state, scenario, failure, &mut self.rng);
+        self.control = failure.is_control();
         self.scenario.clone_from(scenario);
         self.failure = failure;
         Ok(())
@@ -215,6 +219,12 @@ impl Simulator {
     /// The scenario this episode was reset with.
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
+    }
+
+    /// True when the episode's failure is a no-fault control (docs/behaviour.md §17).
+    #[inline]
+    pub fn is_control(&self) -> bool {
+        self.control
     }
 
     /// The episode's failure.

@@ -153,7 +153,7 @@ impl Environment {
         let role = self.current_role();
         let mut flags = self.sim.apply_action(role, action)?;
         self.sim.tick();
-        let control = self.sim.failure().is_control();
+        let control = self.sim.is_control();
         let config = &self.config;
         let paid = self.paid;
         let state = self.sim.state_mut();

@@ -10,6 +10,7 @@
 use chaosops_model::Split;
 
 use crate::failure::FailureInjector;
+use crate::variation::fnv1a;
 
 /// A family is held out when its hash is 0 modulo this.
 pub const FAMILY_MODULUS: u64 = 5;
@@ -20,12 +21,6 @@ pub const SEED_RESIDUE: u64 = 4;
 /// Largest seed offset a split list takes: below it, a list's seeds never wrap around
 /// 2^64, so [`nth`] finds the k-th seed of a side by arithmetic.
 pub const MAX_SPLIT_SEED_OFFSET: u64 = 1 << 62;
-
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
 
 /// True when the family `name` belongs wholly to the test side.
 pub fn held_out_family(name: &str) -> bool {
