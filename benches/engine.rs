@@ -93,5 +93,33 @@ fn variation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, reset, engine_step, env_step, variation);
+/// A compound incident (docs/behaviour.md §18) against a single type: an environment step
+/// (with its view) of the noop action on a 1000-step expert `cascade+memory_leak` (both
+/// parts tick every step), and its in-place reset.
+fn compound(c: &mut Criterion) {
+    let mut group = c.benchmark_group("compound");
+    let s = Scenario {
+        max_steps: chaosops_model::limits::MAX_STEPS,
+        ..scenario("cascade+memory_leak", Difficulty::Expert)
+    };
+    let noop = Action::noop();
+    let mut env = Environment::new(registry(), &s, RewardConfig::default(), None).expect("env");
+    group.bench_function("env_step", |b| {
+        b.iter(|| {
+            if env.is_done() {
+                env.reset(&s, None).expect("reset");
+            }
+            if let Ok(outcome) = env.step(black_box(&noop)) {
+                black_box(outcome.observation);
+            }
+        })
+    });
+    let mut sim = Simulator::reset(registry(), &s, None).expect("reset");
+    group.bench_function("reset_in_place", |b| {
+        b.iter(|| sim.reset_in_place(black_box(&s), None))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, reset, engine_step, env_step, variation, compound);
 criterion_main!(benches);

@@ -42,7 +42,8 @@ class Env:
     """One episode at a time, one role's turn per step (SRE, Oversight, Dev, Manager).
 
     Configuration: ``failure_types`` (default: each tier's curriculum pool), ``tiers``
-    (default: easy, medium, hard), ``max_steps`` (default: the tier's 12, 18 or 25),
+    (default: easy, medium, hard; ``"expert"``: two incidents at once), ``max_steps``
+    (default: the tier's 12, 18, 25 or 30),
     ``reward`` (``"reference"`` or ``"strict"``), ``variation`` (``"none"``, the reference
     incidents, or ``"standard"``: the service hit, magnitudes, wording, decoys and metric
     jitter drawn per episode), ``split`` (``"all"``, ``"train"`` or ``"test"``: one side of

@@ -64,14 +64,14 @@ def test_standard_variation_draws_episodes_that_a_memorised_answer_does_not_solv
         env = chaosops.Env(failure_types=["memory_leak"], tiers=["easy"], variation="standard")
         env.reset(seed=seed)
         state = env.state()
-        targets.add(state.get("variant_target"))
+        targets.add(state.get("variant_targets", {}).get("notifications"))
         again = chaosops.Env(failure_types=["memory_leak"], tiers=["easy"], variation="standard")
         again.reset(seed=seed)
         assert again.state() == state, "one seed, one episode"
     assert targets == {"auth", "payments", "notifications", "db"}
     reference = chaosops.Env(failure_types=["memory_leak"], tiers=["easy"])
     reference.reset(seed=1)
-    assert "variant_target" not in reference.state()
+    assert "variant_targets" not in reference.state()
     try:
         chaosops.Env(variation="wild")
     except chaosops.ConfigError as e:
@@ -109,3 +109,47 @@ def test_the_split_sides_are_disjoint_and_the_held_out_family_is_test_only() -> 
         assert 'unknown split "dev"' in str(e)
     else:
         raise AssertionError("an unknown split is refused")
+
+
+def test_compound_incidents_run_through_env_replay_and_the_expert_tier() -> None:
+    import json
+
+    import chaosops
+
+    # A compound named in a config: the expert tier's default pool is the compounds.
+    env = chaosops.Env(tiers=["expert"])
+    env.reset(seed=3)
+    assert "+" in env.scenario["failure_type"]
+    assert env.scenario["difficulty"] == "expert"
+    # An explicit scenario naming the parts as a list; the oracle's moves resolve it at step 7.
+    env = chaosops.Env()
+    env.reset(scenario={"failure_type": ["memory_leak", "db_deadlock"], "difficulty": "expert", "max_steps": 30})
+    assert env.state()["failure_type"] == "db_deadlock+memory_leak"
+    moves = [
+        {"action_type": "identify_root_cause", "args": {"failure_type": "db_deadlock"}},
+        {"action_type": "noop"},
+        {"action_type": "restart", "target": "db"},
+        {"action_type": "noop"},
+        {"action_type": "identify_root_cause", "args": {"failure_type": "memory_leak"}},
+        {"action_type": "noop"},
+        {"action_type": "restart", "target": "notifications"},
+    ]
+    for i, move in enumerate(moves):
+        env.step(move)
+        assert env.done == (i == len(moves) - 1), i
+        if i == 2:
+            assert env.state()["parts_fixed"] == 1 and not env.resolved
+    assert env.resolved
+    assert env.state()["cumulative_reward"] == 128.0
+    # The same line through the replay path scores the same.
+    line = json.dumps({"scenario": {"failure_type": "db_deadlock+memory_leak", "difficulty": "expert",
+                                    "max_steps": 30}, "actions": moves})
+    (out,) = chaosops.replay_lines([line])
+    assert json.loads(out)["final_state"]["cumulative_reward"] == 128.0
+    for bad, named in [("db_deadlock+db_deadlock", "named twice"), ("db_deadlock+nope", 'unknown failure type "nope"')]:
+        try:
+            chaosops.Env(failure_types=[bad])
+        except chaosops.ConfigError as e:
+            assert named in str(e), e
+        else:
+            raise AssertionError(f"{bad} is refused")

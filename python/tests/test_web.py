@@ -131,7 +131,10 @@ def test_a_deep_link_plays_the_episode_chaosops_run_plays(
                        check=True).stdout
     )
     offered = [o.get_attribute("value") for o in Select(browser.find_element(By.ID, "failure")).options]
-    assert offered == [f["id"] for f in listed]
+    # ...then the expert tier's compound incidents (both at once).
+    assert offered[: len(listed)] == [f["id"] for f in listed]
+    assert "db_deadlock+misrouted_traffic" in offered[len(listed):]
+    assert all("+" in c for c in offered[len(listed):])
     shot = os.environ.get("CHAOSOPS_WEB_SCREENSHOT")
     if shot:
         browser.save_screenshot(shot)

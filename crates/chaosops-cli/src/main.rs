@@ -56,10 +56,11 @@ enum SchemaFormat {
 #[derive(Args)]
 #[command(next_help_heading = "Scenario")]
 struct ScenarioArgs {
-    /// Failure type to inject (see `chaosops list`).
+    /// Failure type to inject (see `chaosops list`), or a compound incident: several types
+    /// joined by `+`, e.g. `db_deadlock+memory_leak` (docs/behaviour.md §18).
     #[arg(long)]
     failure: String,
-    /// Difficulty: easy, medium or hard (hard adds decoy logs).
+    /// Difficulty: easy, medium, hard or expert (hard and expert add decoy logs).
     #[arg(long, default_value = "easy")]
     difficulty: Difficulty,
     /// Scenario seed (0..=18446744073709551615).
@@ -175,7 +176,8 @@ struct EvalArgs {
     /// Policies to evaluate, space or comma separated: oracle heuristic random noop llm.
     #[arg(long, num_args = 1.., value_delimiter = ',', default_values = ["oracle", "heuristic", "random"])]
     policies: Vec<PolicyName>,
-    /// Tiers to evaluate, space or comma separated: easy medium hard.
+    /// Tiers to evaluate, space or comma separated: easy medium hard expert (expert: two
+    /// incidents at once, docs/behaviour.md §18; asked for by name).
     #[arg(long, num_args = 1.., value_delimiter = ',', default_values = ["easy", "medium", "hard"])]
     tiers: Vec<Difficulty>,
     /// Episodes per failure type and tier (seeds follow the curriculum formula), up to
@@ -349,11 +351,11 @@ enum Command {
         /// your first turn; you are told when they do.
         #[arg(long, default_value = "sre")]
         role: Role,
-        /// Failure type to inject; by default one of the tier's failure types, chosen by
-        /// the seed.
+        /// Failure type to inject (or a compound: types joined by `+`); by default one of
+        /// the tier's failure types, chosen by the seed.
         #[arg(long)]
         failure: Option<String>,
-        /// Difficulty: easy, medium or hard.
+        /// Difficulty: easy, medium, hard or expert (two incidents at once).
         #[arg(long, default_value = "easy")]
         difficulty: Difficulty,
         /// Scenario seed (0..=18446744073709551615).
@@ -483,7 +485,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 serde_json::to_writer_pretty(&mut out, &infos)?;
                 writeln!(out)?;
             } else {
-                write!(out, "{}", list::render_table(&infos))?;
+                let compounds = registry.expert_infos();
+                write!(out, "{}", list::render_table(&infos, &compounds))?;
             }
             Ok(ExitCode::SUCCESS)
         }

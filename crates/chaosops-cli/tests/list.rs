@@ -39,6 +39,15 @@ fn list_table_is_readable() {
     let out = chaosops(&["list"], b"");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("ID"));
-    assert_eq!(text.lines().count(), 10);
-    assert!(text.contains("misrouted_traffic") && text.contains("load_balancer"));
+    let (types, compounds) = text.split_once("\n\n").unwrap();
+    assert_eq!(types.lines().count(), 10);
+    assert!(types.contains("misrouted_traffic") && types.contains("load_balancer"));
+    // Then the expert tier's compounds, one a line, with their rogue agent.
+    let compounds: Vec<&str> = compounds.lines().skip(1).map(str::trim).collect();
+    assert_eq!(compounds.len(), 14, "{text}");
+    assert_eq!(
+        compounds[0],
+        "db_deadlock+misrouted_traffic  (rogue: load_balancer)"
+    );
+    assert!(compounds.contains(&"cascade+memory_leak"));
 }

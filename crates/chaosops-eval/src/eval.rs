@@ -95,7 +95,7 @@ impl<P: From<PolicyKind>> Default for EvalConfig<P> {
             .into_iter()
             .map(P::from)
             .collect(),
-            tiers: Difficulty::ALL.to_vec(),
+            tiers: Difficulty::REFERENCE.to_vec(),
             episodes_per_type: 5,
             seed_offset: 0,
             variation: Variation::None,

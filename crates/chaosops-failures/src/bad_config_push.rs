@@ -25,6 +25,9 @@ impl FailureInjector for BadConfigPush {
             position: 2,
         }]
     }
+    fn reference_target(&self) -> Option<Service> {
+        Some(TARGET)
+    }
     fn variable_targets(&self) -> &'static [Service] {
         Service::ALL
     }

@@ -28,6 +28,9 @@ impl FailureInjector for MemoryLeak {
             position: 1,
         }]
     }
+    fn reference_target(&self) -> Option<Service> {
+        Some(TARGET)
+    }
     fn variable_targets(&self) -> &'static [Service] {
         Service::ALL
     }

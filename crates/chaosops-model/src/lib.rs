@@ -37,7 +37,9 @@ pub use names::{
 pub use observation::{Message, Observation, ObservationData};
 pub use record::StepRecord;
 pub use reward::{blend, OutcomeFlags, RewardBreakdown};
-pub use scenario::{Scenario, ScenarioSpec, DEFAULT_MAX_STEPS};
-pub use state::{Alert, FleetAction, Inboxes, LogLine, ServiceMetrics, Services, State};
+pub use scenario::{failure_type_or_parts, Scenario, ScenarioSpec, DEFAULT_MAX_STEPS};
+pub use state::{
+    Alert, FleetAction, Inboxes, LogLine, ServiceMetrics, Services, State, VariantTargets,
+};
 pub use uuid::Uuid;
 pub use view::{tail, FleetActionView, LogView, RoleView, VisibleFleetActions, VisibleLogs};

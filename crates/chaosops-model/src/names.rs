@@ -231,6 +231,21 @@ wire_enum! {
         Medium => "medium",
         /// Decoy logs and rogue agents.
         Hard => "hard",
+        /// Compound incidents: a hard incident and an easy one at once, with decoys
+        /// (docs/behaviour.md §18). Outside the default lists: asked for by name.
+        Expert => "expert",
+    }
+}
+
+impl Difficulty {
+    /// The reference tiers, easiest first: what evaluations, environments and the
+    /// curriculum use when no tier is named. [`Difficulty::Expert`] is asked for by name.
+    pub const REFERENCE: &'static [Difficulty] =
+        &[Difficulty::Easy, Difficulty::Medium, Difficulty::Hard];
+
+    /// True for tiers whose scenarios carry decoy logs (hard and expert).
+    pub const fn has_decoys(self) -> bool {
+        matches!(self, Difficulty::Hard | Difficulty::Expert)
     }
 }
 

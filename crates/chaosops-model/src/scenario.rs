@@ -17,7 +17,9 @@ fn default_max_steps() -> u32 {
 /// A scenario as a caller asks for it; the rest is derived from the failure type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScenarioSpec {
-    /// The failure to inject.
+    /// The failure to inject: a type's id, or a compound incident's parts, as a list or
+    /// joined by `+` (docs/behaviour.md §18).
+    #[serde(deserialize_with = "failure_type_or_parts")]
     pub failure_type: FailureId,
     /// Seed of the episode's random generator.
     #[serde(default)]
@@ -37,10 +39,51 @@ fn default_difficulty() -> Difficulty {
     Difficulty::Easy
 }
 
+/// Reads a scenario's `failure_type`: a failure type's id, or the parts of a compound
+/// incident given as a list of ids (read as the ids joined by `+`; the registry puts them in
+/// id order). For `#[serde(deserialize_with)]` on other scenario-like inputs.
+pub fn failure_type_or_parts<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<FailureId, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = FailureId;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a failure type id or a list of failure type ids")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FailureId, E> {
+            Ok(FailureId::from(v.to_owned()))
+        }
+        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<FailureId, E> {
+            Ok(FailureId::from(v))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<FailureId, A::Error> {
+            let mut joined = String::new();
+            while let Some(part) = seq.next_element::<std::borrow::Cow<'de, str>>()? {
+                if !joined.is_empty() {
+                    joined.push('+');
+                }
+                joined.push_str(&part);
+            }
+            if joined.is_empty() {
+                return Err(serde::de::Error::custom(
+                    "a compound incident names at least one failure type; got []",
+                ));
+            }
+            Ok(FailureId::from(joined))
+        }
+    }
+    d.deserialize_any(V)
+}
+
 /// A fully specified scenario.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scenario {
-    /// The failure to inject.
+    /// The failure to inject: a type's id or a compound's parts (see [`ScenarioSpec`]).
+    #[serde(deserialize_with = "failure_type_or_parts")]
     pub failure_type: FailureId,
     /// Difficulty tier.
     pub difficulty: Difficulty,
@@ -65,7 +108,7 @@ impl Scenario {
             difficulty: spec.difficulty,
             seed: spec.seed,
             max_steps: spec.max_steps,
-            inject_misleading_logs: spec.difficulty == Difficulty::Hard,
+            inject_misleading_logs: spec.difficulty.has_decoys(),
             rogue_fleet_agent,
             variation: spec.variation,
         }

@@ -220,6 +220,58 @@ impl<'de> Deserialize<'de> for Inboxes {
     }
 }
 
+/// Where variation moved failures' targets, indexed by each failure's reference target
+/// (docs/behaviour.md §15): a compound's parts each keep their own. JSON form: an object
+/// from reference service to the service hit, holding the moved targets only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VariantTargets(pub [Option<Service>; Service::COUNT]);
+
+impl VariantTargets {
+    /// True when no target moved.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    /// The service hit instead of `reference`, if variation moved it.
+    #[inline]
+    pub fn get(&self, reference: Service) -> Option<Service> {
+        self.0[reference.index()]
+    }
+
+    /// Notes that the failure whose reference target is `reference` hits `target`.
+    pub fn set(&mut self, reference: Service, target: Service) {
+        self.0[reference.index()] = Some(target);
+    }
+}
+
+impl Serialize for VariantTargets {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let n = self.0.iter().filter(|t| t.is_some()).count();
+        let mut map = serializer.serialize_map(Some(n))?;
+        for service in Service::ALL {
+            if let Some(target) = self.get(*service) {
+                map.serialize_entry(service.as_str(), target.as_str())?;
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for VariantTargets {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<Service, Service>::deserialize(deserializer)?;
+        let mut out = VariantTargets::default();
+        for (reference, target) in map {
+            out.set(reference, target);
+        }
+        Ok(out)
+    }
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
 /// The ground truth of one episode.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -263,10 +315,14 @@ pub struct State {
     pub declared_root_cause_step: Option<u32>,
     /// Sum of step rewards plus any terminal penalty.
     pub cumulative_reward: f64,
-    /// The service the failure hits when variation moved it from its reference target
-    /// (ground truth; never shown to a role; left out of JSON when none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant_target: Option<Service>,
+    /// The services failures hit where variation moved them from their reference targets
+    /// (ground truth; never shown to a role; left out of JSON when none moved).
+    #[serde(default, skip_serializing_if = "VariantTargets::is_empty")]
+    pub variant_targets: VariantTargets,
+    /// The parts of a compound incident fixed so far, one bit per part in the compound's
+    /// order (docs/behaviour.md §18; ground truth; left out of JSON while 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub parts_fixed: u8,
 }
 
 impl State {
@@ -299,7 +355,8 @@ impl State {
             declared_root_cause: None,
             declared_root_cause_step: None,
             cumulative_reward: 0.0,
-            variant_target: None,
+            variant_targets: VariantTargets::default(),
+            parts_fixed: 0,
         }
     }
 
@@ -334,7 +391,8 @@ impl State {
             declared_root_cause,
             declared_root_cause_step,
             cumulative_reward,
-            variant_target,
+            variant_targets,
+            parts_fixed,
         } = self;
         *id = episode_id;
         *step_count = 0;
@@ -358,12 +416,14 @@ impl State {
         *declared_root_cause = None;
         *declared_root_cause_step = None;
         *cumulative_reward = 0.0;
-        *variant_target = None;
+        *variant_targets = VariantTargets::default();
+        *parts_fixed = 0;
     }
 
     /// The service a failure whose reference target is `reference` hits in this episode.
+    #[inline]
     pub fn target_or(&self, reference: Service) -> Service {
-        self.variant_target.unwrap_or(reference)
+        self.variant_targets.get(reference).unwrap_or(reference)
     }
 
     /// Metrics of `service`.

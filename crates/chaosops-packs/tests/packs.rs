@@ -285,6 +285,49 @@ fn the_scenario_library_loads_and_its_oracle_resolves_every_type_on_every_tier()
 }
 
 #[test]
+fn the_expert_tier_pairs_pack_types_too_and_the_oracle_resolves_every_compound() {
+    let packs = load_dir(&root().join("scenarios")).unwrap();
+    let registry = registry_with(packs);
+    let expert = registry.pool(Difficulty::Expert);
+    let with_packs = expert
+        .iter()
+        .filter(|c| c.parts().iter().any(|p| p.source().ends_with(".toml")))
+        .count();
+    assert!(
+        with_packs > 0 && with_packs < expert.len(),
+        "{with_packs} of {}",
+        expert.len()
+    );
+    for compound in &expert {
+        assert!(
+            compound.parts().iter().all(|p| !p.is_control()),
+            "{}: a control is never part of an incident",
+            compound.id()
+        );
+        for seed in 0..3 {
+            let oracle = play(
+                registry,
+                compound.id(),
+                Difficulty::Expert,
+                seed,
+                PolicyKind::Oracle,
+            );
+            assert!(oracle.resolved, "{} seed {seed}", compound.id());
+            assert_eq!(oracle.wrong_fixes, 0, "{} seed {seed}", compound.id());
+        }
+    }
+    let refused = registry
+        .failure("db_deadlock+no_fault")
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        refused,
+        "compound incident \"db_deadlock+no_fault\": \"no_fault\" is a no-fault control, which cannot be part of an incident"
+    );
+}
+
+#[test]
 fn a_control_rewards_doing_no_harm() {
     let packs = load_dir(&root().join("scenarios")).unwrap();
     let registry = registry_with(packs);

@@ -70,9 +70,9 @@ pub use chaosops_model::{Split, Variation};
 pub struct EnvConfig {
     /// Failure types to draw from; `None` means each tier's curriculum pool.
     pub failure_types: Option<Vec<String>>,
-    /// Tiers to draw from; empty means all three.
+    /// Tiers to draw from; empty means the reference three (easy, medium, hard).
     pub tiers: Vec<Difficulty>,
-    /// Step budget; `None` means the tier's (12, 18, 25).
+    /// Step budget; `None` means the tier's (12, 18, 25, 30).
     pub max_steps: Option<u32>,
     /// Reward weights.
     pub reward: RewardPreset,
@@ -122,7 +122,7 @@ impl ScenarioSource {
     /// Resolves `config`: checks the failure ids, the tiers and the step budget.
     pub fn new(registry: &'static Registry, config: &EnvConfig) -> Result<Self, RlError> {
         let tiers: Vec<Difficulty> = if config.tiers.is_empty() {
-            Difficulty::ALL.to_vec()
+            Difficulty::REFERENCE.to_vec()
         } else {
             config.tiers.clone()
         };

@@ -34,7 +34,8 @@ fn secret(role: Role) -> String {
 fn no_view_leaks_ground_truth_or_other_inboxes() {
     let registry = registry();
     let mut checked = 0;
-    for failure in registry.failures() {
+    // Every single type and every compound incident of the expert tier.
+    for failure in registry.failures().chain(registry.expert_compounds()) {
         for difficulty in Difficulty::ALL {
             for seed in 0..3 {
                 let spec = ScenarioSpec {
@@ -59,6 +60,10 @@ fn no_view_leaks_ground_truth_or_other_inboxes() {
                 script.push(Action::communicate("all hands"));
                 script.push(Action::rollback(Service::Payments));
                 let mut script = script.into_iter();
+                // Neither a compound's id nor any of its parts' may reach a view.
+                let ids: Vec<&str> = std::iter::once(failure.id())
+                    .chain(failure.parts().iter().map(|p| p.id()))
+                    .collect();
                 loop {
                     for role in Role::ALL {
                         let view = env.simulator().project_view(*role);
@@ -66,7 +71,7 @@ fn no_view_leaks_ground_truth_or_other_inboxes() {
                         check_view(
                             *role,
                             &view.to_json(),
-                            failure.id(),
+                            &ids,
                             env.state().fleet_actions.len(),
                         );
                         checked += 1;
@@ -82,7 +87,7 @@ fn no_view_leaks_ground_truth_or_other_inboxes() {
     assert!(checked > 9 * 3 * 3 * 4);
 }
 
-fn check_view(role: Role, json: &Value, failure_id: &str, fleet_actions: usize) {
+fn check_view(role: Role, json: &Value, failure_ids: &[&str], fleet_actions: usize) {
     let mut all = Vec::new();
     keys(json, &mut all);
     for forbidden in [
@@ -100,10 +105,12 @@ fn check_view(role: Role, json: &Value, failure_id: &str, fleet_actions: usize) 
         );
     }
     let text = json.to_string();
-    assert!(
-        !text.contains(&format!("\"{failure_id}\"")),
-        "{role} view names the failure: {text}"
-    );
+    for failure_id in failure_ids {
+        assert!(
+            !text.contains(&format!("\"{failure_id}\"")),
+            "{role} view names the failure {failure_id}: {text}"
+        );
+    }
     for other in Role::ALL.iter().filter(|r| **r != role) {
         assert!(
             !text.contains(&secret(*other)),
@@ -402,8 +409,9 @@ mod variation {
         let r = registry();
         let mut memorised = [0u32; 2];
         let mut varied = 0u32;
+        // The reference tiers (expert's compounds: `compound::the_oracle_resolves_...`).
         for failure in r.failures() {
-            for difficulty in Difficulty::ALL {
+            for difficulty in Difficulty::REFERENCE {
                 for seed in 0..40 {
                     let scenario = r
                         .scenario(&spec(failure.id(), *difficulty, seed, Variation::Standard))
@@ -464,7 +472,10 @@ mod variation {
                 .unwrap();
             let env = Environment::new(r, &scenario, RewardConfig::default(), None).unwrap();
             let state = env.state();
-            let target = state.variant_target.expect("memory_leak draws a target");
+            let target = state
+                .variant_targets
+                .get(Service::Notifications)
+                .expect("memory_leak draws a target");
             targets.insert(target);
             magnitudes.insert(state.service(target).memory_mb.to_bits());
             let evidence: Vec<_> = state
@@ -492,7 +503,7 @@ mod variation {
             .scenario(&spec("memory_leak", Difficulty::Easy, 3, Variation::None))
             .unwrap();
         let env = Environment::new(r, &reference, RewardConfig::default(), None).unwrap();
-        assert_eq!(env.state().variant_target, None);
+        assert!(env.state().variant_targets.is_empty());
         assert_eq!(env.state().all_logs.len(), 1);
         assert_eq!(
             env.state().all_logs[0].message,
@@ -500,7 +511,7 @@ mod variation {
         );
         assert!(!serde_json::to_string(env.state())
             .unwrap()
-            .contains("variant_target"));
+            .contains("variant_targets"));
     }
 
     #[test]
@@ -528,5 +539,269 @@ mod variation {
             }
             previous = *now;
         }
+    }
+}
+
+/// Compound incidents and the expert tier (docs/behaviour.md §18).
+mod compound {
+    use super::registry;
+    use crate::{run_episode, PolicyKind, RunOptions, Team};
+    use chaosops_model::{
+        Action, Difficulty, FailureId, Health, ScenarioSpec, Service, Split, Variation,
+    };
+    use chaosops_sim::{Environment, RewardConfig, SimError};
+
+    fn spec(
+        failure: &str,
+        difficulty: Difficulty,
+        seed: u64,
+        variation: Variation,
+    ) -> ScenarioSpec {
+        ScenarioSpec {
+            failure_type: FailureId::from(failure.to_owned()),
+            seed,
+            difficulty,
+            max_steps: chaosops_sim::curriculum::max_steps_for(difficulty),
+            variation,
+        }
+    }
+
+    fn env(failure: &str) -> Environment {
+        let r = registry();
+        let scenario = r
+            .scenario(&spec(failure, Difficulty::Easy, 1, Variation::None))
+            .unwrap();
+        Environment::new(r, &scenario, RewardConfig::default(), None).unwrap()
+    }
+
+    #[test]
+    fn the_expert_pool_pairs_a_hard_incident_with_an_easy_one_of_another_family() {
+        let r = registry();
+        let pool: Vec<&str> = r.pool(Difficulty::Expert).iter().map(|f| f.id()).collect();
+        assert_eq!(
+            pool,
+            // The hard pool (misrouted_traffic, cascade, autoscaler_cost_cut,
+            // rogue_deploy_bot) by the easy pool (db_deadlock, memory_leak, bad_config_push,
+            // dns_outage); cascade and db_deadlock share a family, as do the two deploys.
+            [
+                "db_deadlock+misrouted_traffic",
+                "memory_leak+misrouted_traffic",
+                "bad_config_push+misrouted_traffic",
+                "dns_outage+misrouted_traffic",
+                "cascade+memory_leak",
+                "bad_config_push+cascade",
+                "cascade+dns_outage",
+                "autoscaler_cost_cut+db_deadlock",
+                "autoscaler_cost_cut+memory_leak",
+                "autoscaler_cost_cut+bad_config_push",
+                "autoscaler_cost_cut+dns_outage",
+                "db_deadlock+rogue_deploy_bot",
+                "memory_leak+rogue_deploy_bot",
+                "dns_outage+rogue_deploy_bot",
+            ]
+        );
+        for f in r.pool(Difficulty::Expert) {
+            let parts = f.parts();
+            assert_eq!(parts.len(), 2, "{}", f.id());
+            assert_ne!(parts[0].family(), parts[1].family());
+            assert!(parts.iter().filter(|p| p.rogue_agent().is_some()).count() <= 1);
+            assert_eq!(
+                f.rogue_agent(),
+                parts.iter().find_map(|p| p.rogue_agent()),
+                "{}",
+                f.id()
+            );
+            // Built once: asking again gives the same compound.
+            assert!(std::ptr::addr_eq(f, r.failure(f.id()).unwrap()));
+        }
+    }
+
+    #[test]
+    fn the_oracle_resolves_every_expert_compound_with_and_without_variation() {
+        let r = registry();
+        let mut played = 0;
+        for failure in r.pool(Difficulty::Expert) {
+            for variation in Variation::ALL {
+                for seed in 0..30 {
+                    let scenario = r
+                        .scenario(&spec(failure.id(), Difficulty::Expert, seed, *variation))
+                        .unwrap();
+                    let result = run_episode(
+                        r,
+                        &scenario,
+                        &mut Team::uniform(PolicyKind::Oracle, seed),
+                        RunOptions::default(),
+                    )
+                    .unwrap();
+                    let at = format!("{} {variation} seed {seed}", failure.id());
+                    assert!(result.resolved, "{at}");
+                    assert_eq!(result.wrong_fixes, 0, "{at}");
+                    played += 1;
+                }
+            }
+        }
+        assert_eq!(played, 14 * 2 * 30);
+    }
+
+    #[test]
+    fn a_compound_is_resolved_only_once_every_part_is_fixed() {
+        // Turn order: sre, oversight, dev, manager.
+        let mut e = env("memory_leak+db_deadlock");
+        assert_eq!(e.state().failure_type.as_str(), "db_deadlock+memory_leak");
+        assert_eq!(e.state().service(Service::Db).health, Health::Critical);
+        assert_eq!(
+            e.state().service(Service::Notifications).health,
+            Health::Degraded
+        );
+        // Declaring either part is a correct root cause; another type is not.
+        let first = e
+            .step(&Action::identify_root_cause(&FailureId::MEMORY_LEAK))
+            .unwrap()
+            .record;
+        assert!(first.flags.root_cause_correct);
+        assert_eq!(first.breakdown.early_root_cause_bonus, 30.0);
+        e.step(&Action::noop()).unwrap();
+        let fixed_one = e.step(&Action::restart(Service::Db)).unwrap().record;
+        assert!(!fixed_one.flags.resolved && !fixed_one.flags.wrong_fix && !fixed_one.done);
+        assert_eq!(fixed_one.breakdown.resolved_bonus, 0.0);
+        assert_eq!(fixed_one.breakdown.mttr_penalty, -6.0);
+        assert_eq!(e.state().parts_fixed, 0b01, "db_deadlock is part 0");
+        // The fixed part stops; the other keeps degrading.
+        let leak = e.state().service(Service::Notifications).memory_mb;
+        e.step(&Action::noop()).unwrap();
+        assert!(e.state().service(Service::Notifications).memory_mb > leak);
+        assert_eq!(e.state().service(Service::Db).health, Health::Healthy);
+        e.step(&Action::identify_root_cause(&FailureId::DNS_OUTAGE))
+            .map(|o| assert!(!o.record.flags.root_cause_correct))
+            .unwrap();
+        e.step(&Action::noop()).unwrap();
+        let last = e
+            .step(&Action::restart(Service::Notifications))
+            .unwrap()
+            .record;
+        assert!(last.flags.resolved && last.done);
+        assert_eq!(last.breakdown.resolved_bonus, 100.0);
+        assert_eq!(last.breakdown.under_budget_bonus, 10.0, "step 7 <= 8");
+        assert_eq!(e.state().parts_fixed, 0b11);
+    }
+
+    #[test]
+    fn fixing_a_fixed_part_again_is_a_wrong_fix_and_one_action_may_fix_several_parts() {
+        let mut e = env("db_deadlock+memory_leak");
+        for a in [Action::noop(), Action::noop(), Action::restart(Service::Db)] {
+            e.step(&a).unwrap();
+        }
+        for a in [Action::noop(), Action::noop(), Action::noop()] {
+            e.step(&a).unwrap();
+        }
+        let again = e.step(&Action::restart(Service::Db)).unwrap().record;
+        assert!(again.flags.wrong_fix && !again.flags.resolved);
+        // With variation, memory_leak may hit db: then one restart fixes both parts.
+        let r = registry();
+        let seed = (0..200)
+            .find(|s| {
+                let scenario = r
+                    .scenario(&spec(
+                        "db_deadlock+memory_leak",
+                        Difficulty::Easy,
+                        *s,
+                        Variation::Standard,
+                    ))
+                    .unwrap();
+                let e = Environment::new(r, &scenario, RewardConfig::default(), None).unwrap();
+                e.state().variant_targets.get(Service::Notifications) == Some(Service::Db)
+            })
+            .expect("some seed moves the leak to db");
+        let scenario = r
+            .scenario(&spec(
+                "db_deadlock+memory_leak",
+                Difficulty::Easy,
+                seed,
+                Variation::Standard,
+            ))
+            .unwrap();
+        let mut e = Environment::new(r, &scenario, RewardConfig::default(), None).unwrap();
+        e.step(&Action::noop()).unwrap();
+        e.step(&Action::noop()).unwrap();
+        let both = e.step(&Action::restart(Service::Db)).unwrap().record;
+        assert!(both.flags.resolved, "seed {seed}");
+    }
+
+    #[test]
+    fn a_compound_is_named_as_a_list_or_joined_and_refused_by_name_when_it_cannot_be() {
+        let r = registry();
+        let listed: ScenarioSpec = serde_json::from_str(
+            r#"{"failure_type": ["rogue_deploy_bot", "memory_leak"], "difficulty": "expert"}"#,
+        )
+        .unwrap();
+        let scenario = r.scenario(&listed).unwrap();
+        assert_eq!(
+            scenario.failure_type.as_str(),
+            "memory_leak+rogue_deploy_bot"
+        );
+        assert_eq!(
+            scenario.rogue_fleet_agent,
+            Some(chaosops_model::FleetAgent::DeployBot)
+        );
+        assert!(scenario.inject_misleading_logs, "expert has decoys");
+        let empty = serde_json::from_str::<ScenarioSpec>(r#"{"failure_type": []}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(empty.contains("at least one failure type"), "{empty}");
+        let refused = |id: &str| r.failure(id).err().map(|e| e.to_string());
+        assert_eq!(
+            refused("db_deadlock+db_deadlock").unwrap(),
+            "compound incident \"db_deadlock+db_deadlock\": \"db_deadlock\" is named twice"
+        );
+        assert!(refused("db_deadlock+nope")
+            .unwrap()
+            .starts_with("unknown failure type \"nope\"; known: "));
+        assert_eq!(
+            refused("autoscaler_cost_cut+misrouted_traffic").unwrap(),
+            "compound incident \"autoscaler_cost_cut+misrouted_traffic\": \"autoscaler_cost_cut\" \
+             and \"misrouted_traffic\" both have a rogue fleet agent; a compound holds at most one"
+        );
+        assert!(refused("db_deadlock+memory_leak+dns_outage+disk_full")
+            .unwrap()
+            .contains("a compound holds 2 to 3"));
+        assert!(refused("db_deadlock+")
+            .unwrap()
+            .contains("an empty failure type"));
+        assert!(matches!(
+            r.failure("db_deadlock+memory_leak+dns_outage").unwrap().parts(),
+            [a, b, c] if a.id() == "db_deadlock" && b.id() == "dns_outage" && c.id() == "memory_leak"
+        ));
+        assert!(matches!(
+            r.failure("db_deadlock+x+").err(),
+            Some(SimError::UnknownFailure { .. })
+        ));
+    }
+
+    #[test]
+    fn a_compound_is_the_same_episode_for_the_same_scenario_and_is_held_out_with_any_part() {
+        let r = registry();
+        for variation in Variation::ALL {
+            let scenario = r
+                .scenario(&spec(
+                    "cascade+dns_outage",
+                    Difficulty::Expert,
+                    9,
+                    *variation,
+                ))
+                .unwrap();
+            let a = Environment::new(r, &scenario, RewardConfig::default(), None).unwrap();
+            let b = Environment::new(r, &scenario, RewardConfig::default(), None).unwrap();
+            assert_eq!(
+                serde_json::to_string(a.state()).unwrap(),
+                serde_json::to_string(b.state()).unwrap()
+            );
+            assert!(a.state().misleading_log_count >= 3, "{variation}");
+        }
+        // autoscaling is a held-out family: every compound holding it is on the test side.
+        let held = r.failure("autoscaler_cost_cut+db_deadlock").unwrap();
+        assert!((0..20).all(|s| chaosops_sim::split::side(held, s) == Split::Test));
+        assert!(!chaosops_sim::split::has_side(held, Split::Train));
+        let open = r.failure("cascade+dns_outage").unwrap();
+        assert_eq!(chaosops_sim::split::side(open, 3), Split::Train);
     }
 }

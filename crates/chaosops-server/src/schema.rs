@@ -123,7 +123,11 @@ pub fn state(registry: &Registry) -> Value {
             "step_count": {"type": "integer"},
             "max_steps": {"type": "integer"},
             "difficulty": {"type": "string", "enum": names(Difficulty::ALL, Difficulty::as_str)},
-            "failure_type": {"type": "string", "enum": failure_ids},
+            "failure_type": {"anyOf": [
+                {"type": "string", "enum": failure_ids},
+                {"type": "string", "pattern": "^[a-z0-9_]+(\\+[a-z0-9_]+){1,2}$",
+                 "description": "a compound incident: its parts' ids in id order joined by '+'"}
+            ]},
             "rogue_fleet_agent": {"type": ["string", "null"]},
             "misleading_log_count": {"type": "integer"},
             "services": services_schema(),
@@ -139,6 +143,9 @@ pub fn state(registry: &Registry) -> Value {
             "declared_root_cause": {"type": ["string", "null"]},
             "declared_root_cause_step": {"type": ["integer", "null"]},
             "cumulative_reward": {"type": "number"},
+            "variant_targets": {"type": "object", "description": "variation: reference service -> service hit (present when a target moved)",
+                "additionalProperties": {"type": "string", "enum": names(Service::ALL, Service::as_str)}},
+            "parts_fixed": {"type": "integer", "description": "a compound incident: one bit per part fixed (present once one is)"},
         },
     })
 }

@@ -59,8 +59,9 @@ pub struct ResetData {
     /// Episode id: a UUID, or any string (mapped to a name-based UUID).
     #[serde(default)]
     pub episode_id: Option<String>,
-    /// Failure type (default `db_deadlock`).
-    #[serde(default)]
+    /// Failure type (default `db_deadlock`), or a compound incident: a list of types or
+    /// their ids joined by `+` (docs/behaviour.md §18).
+    #[serde(default, deserialize_with = "failure_type")]
     pub failure_type: Option<String>,
     /// Difficulty (default `easy`).
     #[serde(default)]
@@ -366,6 +367,11 @@ pub fn environment(
     data: &ResetData,
 ) -> Result<Environment, (&'static str, String)> {
     environment_of(registry, data).map(|(env, _)| env)
+}
+
+/// A reset's `failure_type`: an id or a compound's parts (as a list or joined by `+`).
+fn failure_type<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    chaosops_model::failure_type_or_parts(d).map(|f| Some(f.as_str().to_owned()))
 }
 
 /// [`environment`], with its scenario.
@@ -1069,7 +1075,10 @@ mod tests {
             &mut s,
             r#"{"type": "reset", "data": {"failure_type": "memory_leak", "seed": 4, "variation": "standard", "team": "oracle", "spectate": true}}"#,
         );
-        assert_eq!(r["data"]["state"]["variant_target"], "db", "{r}");
+        assert_eq!(
+            r["data"]["state"]["variant_targets"]["notifications"], "db",
+            "{r}"
+        );
         let (reward, _) = auto_play(
             &mut s,
             r#"{"type": "reset", "data": {"failure_type": "memory_leak", "seed": 4, "variation": "standard", "team": "oracle"}}"#,
@@ -1084,6 +1093,36 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("unknown variation \"wild\"; known: none, standard"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn a_reset_may_name_a_compound_incident_as_a_list() {
+        let mut s = session();
+        // `chaosops run --failure memory_leak+db_deadlock --difficulty expert --max-steps 30
+        // --policy oracle` ends "resolved at step 7; cumulative reward 128.00".
+        let (reward, _) = auto_play(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": ["memory_leak", "db_deadlock"], "difficulty": "expert", "max_steps": 30, "team": "oracle"}}"#,
+        );
+        assert_eq!(reward, 128.0);
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": "db_deadlock+db_deadlock", "team": "oracle", "spectate": true}}"#,
+        );
+        assert!(
+            r["data"]["message"].as_str().unwrap().contains(
+                "compound incident \"db_deadlock+db_deadlock\": \"db_deadlock\" is named twice"
+            ),
+            "{r}"
+        );
+        let r = send(
+            &mut s,
+            r#"{"type": "reset", "data": {"failure_type": ["db_deadlock", "memory_leak"], "spectate": true, "team": "noop"}}"#,
+        );
+        assert_eq!(
+            r["data"]["state"]["failure_type"], "db_deadlock+memory_leak",
             "{r}"
         );
     }

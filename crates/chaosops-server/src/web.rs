@@ -10,7 +10,8 @@ use serde_json::json;
 pub const INDEX_HTML: &str = include_str!("web/index.html");
 
 /// What the page offers in its menus (`GET /web/catalog`): the registered failure types
-/// (built-in, plugin and pack-loaded alike) with their tiers, the difficulties, the
+/// (built-in, plugin and pack-loaded alike) with their tiers, the expert tier's compound
+/// incidents, the difficulties, the
 /// variations the server supports, the roles in turn order, and the policies a seat may
 /// be given (`llm` only when the server has a model).
 pub fn catalog(registry: &Registry, llm: bool) -> String {
@@ -20,6 +21,7 @@ pub fn catalog(registry: &Registry, llm: bool) -> String {
     }
     json!({
         "failures": registry.infos(),
+        "compounds": registry.expert_infos(),
         "difficulties": Difficulty::ALL,
         "variations": Variation::ALL,
         "roles": Role::TURN_ORDER,

@@ -16,21 +16,24 @@ pub const SEED_OFFSET_PER_PROMOTION: u64 = 1000;
 /// Episodes in the rolling reward window.
 pub const PROMOTION_WINDOW: usize = 10;
 
-/// The step budget of a tier: 12, 18 or 25.
+/// The step budget of a tier: 12, 18, 25, or 30 for expert's compound incidents.
 pub const fn max_steps_for(tier: Difficulty) -> u32 {
     match tier {
         Difficulty::Easy => 12,
         Difficulty::Medium => 18,
         Difficulty::Hard => 25,
+        Difficulty::Expert => 30,
     }
 }
 
 /// The mean reward over the window that promotes out of `tier` (none for the last tier).
+/// The curriculum climbs the reference tiers; hard is its last (an expert curriculum
+/// starts at expert and stays there).
 pub const fn promotion_threshold(tier: Difficulty) -> Option<f64> {
     match tier {
         Difficulty::Easy => Some(70.0),
         Difficulty::Medium => Some(55.0),
-        Difficulty::Hard => None,
+        Difficulty::Hard | Difficulty::Expert => None,
     }
 }
 
@@ -38,7 +41,7 @@ const fn next_tier(tier: Difficulty) -> Option<Difficulty> {
     match tier {
         Difficulty::Easy => Some(Difficulty::Medium),
         Difficulty::Medium => Some(Difficulty::Hard),
-        Difficulty::Hard => None,
+        Difficulty::Hard | Difficulty::Expert => None,
     }
 }
 

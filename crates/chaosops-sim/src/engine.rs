@@ -2,7 +2,7 @@
 
 use chaosops_model::{
     Action, Component, FailureId, LogLevel, OutcomeFlags, Role, RoleView, Scenario, Service, State,
-    Uuid,
+    Uuid, Variation,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -39,36 +39,46 @@ const DECOYS: [(Service, LogLevel, &str); 4] = [
     ),
 ];
 
-/// Injects `failure` into a freshly reset `state`, with the decoys `scenario` asks for:
-/// the reference ones from `rng`, or, with variation `standard`, the variant's target,
-/// magnitudes, wording and decoys. Returns the jitter generator of a `standard` episode.
+/// Injects `failure` (each part of a compound, in order) into a freshly reset `state`,
+/// with the decoys `scenario` asks for: the reference ones from `rng`, or, with variation
+/// `standard`, each part's variant (target, magnitudes, wording) and the variant decoys.
+/// Returns the jitter generator of a `standard` episode.
 fn inject(
     state: &mut State,
     scenario: &Scenario,
     failure: &'static dyn FailureInjector,
     rng: &mut ChaCha8Rng,
 ) -> Option<u64> {
-    let Some(variant) = crate::variation::draw(scenario, failure) else {
+    // A control's fleet is healthy: its only evidence is noise, on every tier.
+    let decoys = scenario.inject_misleading_logs || failure.is_control();
+    if scenario.variation == Variation::None {
         failure.inject(state);
-        // A control's fleet is healthy: its only evidence is noise, on every tier.
-        if scenario.inject_misleading_logs || failure.is_control() {
+        if decoys {
             for _ in 0..DECOY_COUNT {
                 let (service, level, message) = DECOYS[rng.random_range(0..DECOYS.len())];
                 state.emit_decoy_log(Component::from(service), level, message);
             }
         }
         return None;
+    }
+    let single = [failure];
+    let parts = match failure.parts() {
+        [] => &single[..],
+        parts => parts,
     };
-    state.variant_target = variant.target;
-    let before = state.services.0;
-    failure.inject(state);
-    Some(crate::variation::apply_at_reset(
-        &variant,
-        failure,
-        &before,
-        scenario.inject_misleading_logs || failure.is_control(),
-        state,
-    ))
+    let mut decoy_seed = None;
+    for part in parts {
+        let variant = crate::variation::draw(scenario, *part)?;
+        if let (Some(target), Some(reference)) = (variant.target, part.reference_target()) {
+            state.variant_targets.set(reference, target);
+        }
+        let before = state.services.0;
+        let logs_from = state.all_logs.len();
+        part.inject(state);
+        let seed = crate::variation::apply_part(&variant, *part, &before, logs_from, state);
+        decoy_seed.get_or_insert(seed);
+    }
+    decoy_seed.map(|seed| crate::variation::finish_reset(seed, decoys, state))
 }
 
 /// One episode's world: the ground-truth state, its failure and its seeded generator.
@@ -176,7 +186,7 @@ impl Simulator {
             flags: &mut flags,
         };
         handler(action.action_type).apply(&mut cx);
-        if self.failure.is_correct_fix(turn, &self.state) {
+        if self.failure.check_fix(turn, &mut self.state) {
             self.state.resolved = true;
             flags.resolved = true;
         }

@@ -27,6 +27,20 @@ pub enum SimError {
         /// The offending id.
         id: String,
     },
+    /// A compound incident the engine cannot build (docs/behaviour.md §18).
+    #[error("compound incident \"{id}\": {reason}")]
+    InvalidCompound {
+        /// The compound as asked for.
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A failure type whose target varies without naming its reference target.
+    #[error("failure type \"{id}\" declares variable targets but no reference target")]
+    MissingReferenceTarget {
+        /// The failure type.
+        id: String,
+    },
     /// Two projections registered for one role.
     #[error("role \"{role}\" has two registered view projections")]
     DuplicateProjection {

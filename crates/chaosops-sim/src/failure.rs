@@ -84,6 +84,22 @@ pub trait FailureInjector: Send + Sync + 'static {
     fn inject(&self, state: &mut State);
     /// True when this action, on the post-handler state, resolves the incident.
     fn is_correct_fix(&self, turn: Turn<'_>, state: &State) -> bool;
+    /// The engine's fix check after each action: true when the incident is now resolved.
+    /// Defaults to [`is_correct_fix`](Self::is_correct_fix); a compound incident overrides
+    /// it to note the parts an action fixed (docs/behaviour.md §18).
+    fn check_fix(&self, turn: Turn<'_>, state: &mut State) -> bool {
+        self.is_correct_fix(turn, state)
+    }
+    /// True when declaring `id` as the root cause is correct: by default, `id` is this
+    /// type's own; for a compound, any part's.
+    fn is_root_cause(&self, id: &str) -> bool {
+        self.id() == id
+    }
+    /// The failure types a compound incident is made of, in its order; empty for a single
+    /// type (the default).
+    fn parts(&self) -> &[&'static dyn FailureInjector] {
+        &[]
+    }
     /// True when a restart, rollback or scale heals instead of counting as a wrong fix;
     /// judged on the state before the action's effect. Defaults to the correct fix.
     fn is_beneficial(&self, turn: Turn<'_>, state: &State) -> bool {
@@ -110,6 +126,12 @@ pub trait FailureInjector: Send + Sync + 'static {
     /// the target never moves). The type reads its target with [`State::target_or`].
     fn variable_targets(&self) -> &'static [chaosops_model::Service] {
         &[]
+    }
+    /// Variation: the service this type hits in the reference behaviour, which
+    /// [`State::target_or`] is asked with. Required when
+    /// [`variable_targets`](Self::variable_targets) is not empty (the registry checks).
+    fn reference_target(&self) -> Option<chaosops_model::Service> {
+        None
     }
     /// Variation: for evidence log lines this type emits at injection, other wordings a
     /// `standard` episode may use instead: (reference text, alternatives).

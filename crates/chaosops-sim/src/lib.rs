@@ -27,6 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod compound;
 pub mod curriculum;
 mod engine;
 mod env;

@@ -1,10 +1,11 @@
 //! The registry of failure types and role projections, collected once from `inventory`.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use chaosops_model::{Difficulty, FailureId, FleetAgent, Role, Scenario, ScenarioSpec};
 use serde::Serialize;
 
+use crate::compound::{Compound, SEPARATOR};
 use crate::error::SimError;
 use crate::failure::{FailureInjector, FailureRegistration};
 use crate::projection::{ProjectionRegistration, RoleProjection};
@@ -24,6 +25,21 @@ pub struct FailureInfo {
     pub source: &'static str,
 }
 
+impl FailureInfo {
+    /// The listing of `f`.
+    fn of(f: &'static dyn FailureInjector) -> Self {
+        let mut tiers: Vec<Difficulty> = f.tiers().iter().map(|t| t.difficulty).collect();
+        tiers.sort();
+        FailureInfo {
+            id: f.id(),
+            description: f.description(),
+            tiers,
+            rogue_agent: f.rogue_agent(),
+            source: f.source(),
+        }
+    }
+}
+
 static GLOBAL: OnceLock<Result<Registry, SimError>> = OnceLock::new();
 static EXTRA: OnceLock<Vec<&'static dyn FailureInjector>> = OnceLock::new();
 
@@ -31,6 +47,8 @@ static EXTRA: OnceLock<Vec<&'static dyn FailureInjector>> = OnceLock::new();
 pub struct Registry {
     failures: Vec<&'static dyn FailureInjector>,
     projections: [&'static dyn RoleProjection; Role::COUNT],
+    /// Compound incidents built so far, sorted by id; each is built once and kept.
+    compounds: Mutex<Vec<&'static Compound>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -91,6 +109,11 @@ impl Registry {
                     id: f.id().to_owned(),
                 });
             }
+            if !f.variable_targets().is_empty() && f.reference_target().is_none() {
+                return Err(SimError::MissingReferenceTarget {
+                    id: f.id().to_owned(),
+                });
+            }
         }
         if let Some(w) = failures.windows(2).find(|w| w[0].id() == w[1].id()) {
             return Err(SimError::DuplicateFailure {
@@ -113,15 +136,69 @@ impl Registry {
         Ok(Registry {
             failures,
             projections,
+            compounds: Mutex::new(Vec::new()),
         })
     }
 
-    /// The failure registered as `id`, or an error listing the known ids.
+    /// The failure registered as `id`, or the compound incident `id` names (parts joined by
+    /// `+`, docs/behaviour.md §18), or an error naming what is unknown or not allowed.
     pub fn failure(&self, id: &str) -> Result<&'static dyn FailureInjector, SimError> {
-        self.find(id).ok_or_else(|| SimError::UnknownFailure {
+        match crate::compound::split_id(id) {
+            None => self.find(id).ok_or_else(|| self.unknown(id)),
+            Some(names) => {
+                let mut parts = Vec::new();
+                for name in names {
+                    if name.is_empty() {
+                        return Err(SimError::InvalidCompound {
+                            id: id.to_owned(),
+                            reason: "an empty failure type between '+' signs".into(),
+                        });
+                    }
+                    parts.push(self.find(name).ok_or_else(|| self.unknown(name))?);
+                    if parts.len() > crate::compound::MAX_PARTS {
+                        break;
+                    }
+                }
+                self.compound(id, parts)
+            }
+        }
+    }
+
+    fn unknown(&self, id: &str) -> SimError {
+        SimError::UnknownFailure {
             id: id.to_owned(),
             known: self.ids().collect::<Vec<_>>().join(", "),
-        })
+        }
+    }
+
+    /// The compound of `parts`, built on first use (at most once per set of parts).
+    fn compound(
+        &self,
+        asked: &str,
+        mut parts: Vec<&'static dyn FailureInjector>,
+    ) -> Result<&'static dyn FailureInjector, SimError> {
+        parts.sort_by_key(|p| p.id());
+        let mut id = String::new();
+        for p in &parts {
+            if !id.is_empty() {
+                id.push(SEPARATOR);
+            }
+            id.push_str(p.id());
+        }
+        // A poisoned lock only means another thread panicked mid-lookup; the list itself
+        // is only ever appended to whole, so it stays usable.
+        let mut built = self
+            .compounds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match built.binary_search_by(|c| c.id().cmp(&id)) {
+            Ok(i) => Ok(built[i]),
+            Err(i) => {
+                let compound: &'static Compound = Box::leak(Box::new(Compound::new(asked, parts)?));
+                built.insert(i, compound);
+                Ok(compound)
+            }
+        }
     }
 
     /// The failure registered as `id`, if any (a binary search).
@@ -139,18 +216,16 @@ impl Registry {
 
     /// Every failure type as listings show it, sorted by id.
     pub fn infos(&self) -> Vec<FailureInfo> {
-        self.failures
-            .iter()
-            .map(|f| {
-                let mut tiers: Vec<Difficulty> = f.tiers().iter().map(|t| t.difficulty).collect();
-                tiers.sort();
-                FailureInfo {
-                    id: f.id(),
-                    description: f.description(),
-                    tiers,
-                    rogue_agent: f.rogue_agent(),
-                    source: f.source(),
-                }
+        self.failures.iter().map(|f| FailureInfo::of(*f)).collect()
+    }
+
+    /// The expert tier's compound incidents as listings show them, in pool order.
+    pub fn expert_infos(&self) -> Vec<FailureInfo> {
+        self.expert_compounds()
+            .into_iter()
+            .map(|f| FailureInfo {
+                tiers: vec![Difficulty::Expert],
+                ..FailureInfo::of(f)
             })
             .collect()
     }
@@ -167,7 +242,42 @@ impl Registry {
     }
 
     /// The curriculum pool of a tier: failures declaring it, ordered by position then id.
+    /// The expert pool is followed by its compounds (see [`Registry::expert_compounds`]).
     pub fn pool(&self, difficulty: Difficulty) -> Vec<&'static dyn FailureInjector> {
+        let mut pool = self.declared_pool(difficulty);
+        if difficulty == Difficulty::Expert {
+            pool.extend(self.expert_compounds());
+        }
+        pool
+    }
+
+    /// The expert tier's compound incidents (docs/behaviour.md §18): each hard-pool type
+    /// with each easy-pool type of another family, unless both have a rogue fleet agent;
+    /// ordered by the hard type's pool position, then the easy type's.
+    pub fn expert_compounds(&self) -> Vec<&'static dyn FailureInjector> {
+        let hard = self.declared_pool(Difficulty::Hard);
+        let easy = self.declared_pool(Difficulty::Easy);
+        let mut out = Vec::new();
+        for h in &hard {
+            for e in &easy {
+                let compatible = h.id() != e.id()
+                    && h.family() != e.family()
+                    && !h.is_control()
+                    && !e.is_control()
+                    && (h.rogue_agent().is_none() || e.rogue_agent().is_none());
+                if compatible {
+                    let asked = format!("{}{SEPARATOR}{}", h.id(), e.id());
+                    if let Ok(c) = self.compound(&asked, vec![*h, *e]) {
+                        out.push(c);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The failures declaring `difficulty`, ordered by position then id.
+    fn declared_pool(&self, difficulty: Difficulty) -> Vec<&'static dyn FailureInjector> {
         let mut pool: Vec<(u32, &'static dyn FailureInjector)> = self
             .failures
             .iter()

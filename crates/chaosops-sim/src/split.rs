@@ -27,9 +27,18 @@ pub fn held_out_family(name: &str) -> bool {
     fnv1a(name).is_multiple_of(FAMILY_MODULUS)
 }
 
+/// True when `failure`'s family is held out; for a compound incident, when any part's is
+/// (so a held-out family never reaches the training side through a compound).
+pub fn held_out(failure: &dyn FailureInjector) -> bool {
+    match failure.parts() {
+        [] => held_out_family(failure.family()),
+        parts => parts.iter().any(|p| held_out_family(p.family())),
+    }
+}
+
 /// The side of the scenario of `failure` with `seed`.
 pub fn side(failure: &dyn FailureInjector, seed: u64) -> Split {
-    if held_out_family(failure.family()) || seed % SEED_MODULUS == SEED_RESIDUE {
+    if held_out(failure) || seed % SEED_MODULUS == SEED_RESIDUE {
         Split::Test
     } else {
         Split::Train
@@ -39,14 +48,14 @@ pub fn side(failure: &dyn FailureInjector, seed: u64) -> Split {
 /// True when `failure` has scenarios on `split`'s side (every type has test scenarios; a
 /// held-out family has no training ones).
 pub fn has_side(failure: &dyn FailureInjector, split: Split) -> bool {
-    split != Split::Train || !held_out_family(failure.family())
+    split != Split::Train || !held_out(failure)
 }
 
 /// The `k`-th value `r` (from 0) of `0, 1, 2, ...` such that `base + step * r` is a seed on
 /// `split`'s side for `failure`; `step` must not be a multiple of [`SEED_MODULUS`]. For
 /// [`Split::All`], `k` itself.
 pub fn nth(failure: &dyn FailureInjector, split: Split, base: u64, step: u64, k: u64) -> u64 {
-    let held_family = held_out_family(failure.family());
+    let held_family = held_out(failure);
     // The residue c of r for which base + step * r is a held-out seed.
     let m = SEED_MODULUS;
     let inverse = (1..m)

@@ -168,8 +168,9 @@ pub(crate) fn fnv1a(text: &str) -> u64 {
     })
 }
 
-/// The variant of `scenario` for `failure`, or `None` for variation `none`. A pure function
-/// of the scenario's seed and failure type: the oracle computes the same one.
+/// The variant of `scenario` for `failure` (a single type: a compound's parts each draw
+/// their own), or `None` for variation `none`. A pure function of the scenario's seed and
+/// the type's id: the oracle computes the same one.
 pub fn draw(scenario: &Scenario, failure: &dyn FailureInjector) -> Option<Variant> {
     if scenario.variation == Variation::None {
         return None;
@@ -190,13 +191,14 @@ fn scale(before: f64, after: f64, factor: f64, max: f64) -> f64 {
     (before + (after - before) * factor).clamp(0.0, max)
 }
 
-/// Applies a variant after the failure's injection: the magnitudes of what it changed,
-/// the wording of its evidence, and the decoys. `before` is the fleet before injection.
-pub(crate) fn apply_at_reset(
+/// Applies a variant after one failure's injection: the magnitudes of what it changed and
+/// the wording of the evidence it logged (the lines from `logs_from` on). `before` is the
+/// fleet before its injection. Returns the advanced draw seed, for [`finish_reset`].
+pub(crate) fn apply_part(
     variant: &Variant,
     failure: &dyn FailureInjector,
     before: &[ServiceMetrics; Service::COUNT],
-    hard: bool,
+    logs_from: usize,
     state: &mut State,
 ) -> u64 {
     let mut seed = variant.seed;
@@ -209,7 +211,7 @@ pub(crate) fn apply_at_reset(
         m.error_rate = scale(b.error_rate, m.error_rate, variant.magnitude, 1.0);
     }
     let phrasings = failure.phrasings();
-    for line in &mut state.all_logs {
+    for line in &mut state.all_logs[logs_from..] {
         if let Some((_, others)) = phrasings.iter().find(|(text, _)| *text == line.message) {
             let k = (splitmix64(&mut seed) % (others.len() as u64 + 1)) as usize;
             if k > 0 {
@@ -217,6 +219,12 @@ pub(crate) fn apply_at_reset(
             }
         }
     }
+    seed
+}
+
+/// Ends a `standard` reset: the decoys, drawn from `seed` (the first part's, after
+/// [`apply_part`]). Returns the seed of the episode's jitter.
+pub(crate) fn finish_reset(mut seed: u64, hard: bool, state: &mut State) -> u64 {
     let (least, most) = DECOYS_PER_EPISODE;
     let least = if hard {
         least.max(crate::DECOY_COUNT)

@@ -24,7 +24,7 @@ impl ActionHandler for IdentifyRootCause {
         if cx.state.declared_root_cause_step.is_none() {
             cx.state.declared_root_cause_step = Some(cx.state.step_count);
         }
-        if cx.state.failure_type == *id {
+        if cx.failure.is_root_cause(id) {
             cx.flags.root_cause_correct = true;
         }
     }
