@@ -41,7 +41,8 @@ _ScenarioLike = Union[Mapping[str, Any], str]
 class Env:
     """One episode at a time, one role's turn per step (SRE, Oversight, Dev, Manager).
 
-    Configuration: ``failure_types`` (default: each tier's curriculum pool), ``tiers``
+    Configuration: ``failure_types`` (default: each tier's curriculum pool; a compound
+    incident is its types joined by ``+``, e.g. ``"db_deadlock+memory_leak"``), ``tiers``
     (default: easy, medium, hard; ``"expert"``: two incidents at once), ``max_steps``
     (default: the tier's 12, 18, 25 or 30),
     ``reward`` (``"reference"`` or ``"strict"``), ``variation`` (``"none"``, the reference

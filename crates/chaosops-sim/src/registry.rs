@@ -146,7 +146,17 @@ impl Registry {
         match crate::compound::split_id(id) {
             None => self.find(id).ok_or_else(|| self.unknown(id)),
             Some(names) => {
-                let mut parts = Vec::new();
+                let named = id.matches(SEPARATOR).count() + 1;
+                if named > crate::compound::MAX_PARTS {
+                    return Err(SimError::InvalidCompound {
+                        id: id.to_owned(),
+                        reason: format!(
+                            "it names {named} failure types; a compound holds 2 to {}",
+                            crate::compound::MAX_PARTS
+                        ),
+                    });
+                }
+                let mut parts = Vec::with_capacity(named);
                 for name in names {
                     if name.is_empty() {
                         return Err(SimError::InvalidCompound {
@@ -155,9 +165,6 @@ impl Registry {
                         });
                     }
                     parts.push(self.find(name).ok_or_else(|| self.unknown(name))?);
-                    if parts.len() > crate::compound::MAX_PARTS {
-                        break;
-                    }
                 }
                 self.compound(id, parts)
             }
