@@ -152,6 +152,23 @@ def test_a_deep_link_plays_the_episode_chaosops_run_plays(
     assert console_errors(browser) == []
 
 
+
+def test_a_compound_incident_plays_to_chaosops_runs_reward_and_counts_its_parts(
+    browser: WebDriver, server: str, chaosops_bin: Path
+) -> None:
+    browser.get(
+        f"{server}/web?failure=db_deadlock%2Bmemory_leak&difficulty=expert&seed=0&policy=oracle&autoplay=1"
+    )
+    text = finished(browser)
+    expected = run_reward(
+        chaosops_bin, "--failure", "db_deadlock+memory_leak", "--difficulty", "expert",
+        "--seed", "0", "--policy", "oracle",
+    )
+    assert f"cumulative reward {expected}" in text and text.startswith("Resolved after 7 steps"), text
+    assert text.endswith("incidents fixed 2 of 2"), text
+    assert console_errors(browser) == []
+
+
 def test_a_person_plays_a_fix_through_the_controls_and_the_link_replays_it(
     browser: WebDriver, server: str, chaosops_bin: Path
 ) -> None:
