@@ -454,9 +454,14 @@ impl Outputs {
 
 /// Runs a vector env for `steps` with pseudo-random legal actions; returns a digest of every output.
 fn run_vector(mode: VecMode, threads: usize, steps: u64) -> Vec<u64> {
+    run_vector_of(EnvConfig::default(), mode, threads, steps)
+}
+
+/// [`run_vector`] drawing from `config`.
+fn run_vector_of(config: EnvConfig, mode: VecMode, threads: usize, steps: u64) -> Vec<u64> {
     let t = table();
     let n = 37;
-    let mut v = VecEnv::new(source(EnvConfig::default()), t.clone(), mode, n, threads).unwrap();
+    let mut v = VecEnv::new(source(config), t.clone(), mode, n, threads).unwrap();
     let mut out = Outputs::new(n, t.len(), mode.reward_width());
     v.reset(1000, out.buffers()).unwrap();
     let mut digest = Vec::new();
@@ -494,6 +499,14 @@ fn vector_results_do_not_depend_on_threads() {
         assert_eq!(one, run_vector(mode, 2, 120), "{mode:?}");
         assert_eq!(one, run_vector(mode, 3, 120), "{mode:?}");
     }
+    // Compound incidents (every tier, expert included) with variation: the same.
+    let all = EnvConfig {
+        tiers: Difficulty::ALL.to_vec(),
+        variation: crate::Variation::Standard,
+        ..EnvConfig::default()
+    };
+    let one = run_vector_of(all.clone(), VecMode::Turn, 1, 120);
+    assert_eq!(one, run_vector_of(all, VecMode::Turn, 3, 120));
 }
 
 #[test]

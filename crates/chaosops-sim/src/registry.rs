@@ -1,6 +1,6 @@
 //! The registry of failure types and role projections, collected once from `inventory`.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{OnceLock, PoisonError, RwLock};
 
 use chaosops_model::{Difficulty, FailureId, FleetAgent, Role, Scenario, ScenarioSpec};
 use serde::Serialize;
@@ -48,7 +48,7 @@ pub struct Registry {
     failures: Vec<&'static dyn FailureInjector>,
     projections: [&'static dyn RoleProjection; Role::COUNT],
     /// Compound incidents built so far, sorted by id; each is built once and kept.
-    compounds: Mutex<Vec<&'static Compound>>,
+    compounds: RwLock<Vec<&'static Compound>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -136,7 +136,7 @@ impl Registry {
         Ok(Registry {
             failures,
             projections,
-            compounds: Mutex::new(Vec::new()),
+            compounds: RwLock::new(Vec::new()),
         })
     }
 
@@ -146,6 +146,11 @@ impl Registry {
         match crate::compound::split_id(id) {
             None => self.find(id).ok_or_else(|| self.unknown(id)),
             Some(names) => {
+                // A compound built before, asked for by its own id (every reset after the
+                // first): found without allocating.
+                if let Some(built) = self.built_compound(id) {
+                    return Ok(built);
+                }
                 let named = id.matches(SEPARATOR).count() + 1;
                 if named > crate::compound::MAX_PARTS {
                     return Err(SimError::InvalidCompound {
@@ -192,12 +197,15 @@ impl Registry {
             }
             id.push_str(p.id());
         }
-        // A poisoned lock only means another thread panicked mid-lookup; the list itself
-        // is only ever appended to whole, so it stays usable.
+        if let Some(built) = self.built_compound(&id) {
+            return Ok(built);
+        }
+        // A poisoned lock only means another thread panicked while holding it; the list is
+        // only ever changed by one whole insertion, so it stays usable.
         let mut built = self
             .compounds
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         match built.binary_search_by(|c| c.id().cmp(&id)) {
             Ok(i) => Ok(built[i]),
             Err(i) => {
@@ -206,6 +214,18 @@ impl Registry {
                 Ok(compound)
             }
         }
+    }
+
+    /// The compound already built under the id `id` (its canonical one), if any.
+    fn built_compound(&self, id: &str) -> Option<&'static dyn FailureInjector> {
+        let built = self
+            .compounds
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        built
+            .binary_search_by(|c| c.id().cmp(id))
+            .ok()
+            .map(|i| built[i] as &'static dyn FailureInjector)
     }
 
     /// The failure registered as `id`, if any (a binary search).
