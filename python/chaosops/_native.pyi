@@ -202,6 +202,8 @@ def evaluate(
     shard: Tuple[int, int],
     threads: int,
     records_path: Optional[str] = None,
+    variation: str = "none",
+    split: str = "all",
 ) -> Tuple[str, str, str, bytes, str]:
     """``chaosops eval`` in-process: (``run.json``, ``evaluation.json``, summary,
     ``episodes.jsonl``, tally JSON). A policy is a built-in name or (name, batch callable,

@@ -188,13 +188,16 @@ def evaluate(
     shard: Union[None, str, Tuple[int, int]] = None,
     threads: Optional[int] = None,
     records_path: Union[None, str, "os.PathLike[str]"] = None,
+    variation: str = "none",
+    split: str = "all",
 ) -> EvalResult:
     """Evaluates ``policies`` on every tier's curriculum list, as ``chaosops eval`` does.
 
     Args:
         policies: One policy or several (see the module's documentation); names must
             differ.
-        tiers: Tiers, in report order.
+        tiers: Tiers, in report order: ``"easy"``, ``"medium"``, ``"hard"``, and
+            ``"expert"`` (compound incidents, asked for by name).
         episodes_per_type: Episodes per failure type and tier.
         seed_offset: Added to every curriculum seed.
         shard: ``"K/N"`` or ``(K, N)``: play only that contiguous slice of the episode list;
@@ -203,12 +206,18 @@ def evaluate(
             policies run on the calling thread.
         records_path: Write the records to this file as they are played instead of
             keeping them in memory (for large evaluations).
+        variation: ``"none"`` (the reference incidents) or ``"standard"`` (each episode
+            draws its target, magnitudes, wording, decoys and jitter), as
+            ``chaosops eval --variation``.
+        split: ``"all"``, ``"train"`` or ``"test"``: one side of the held-out partition
+            by incident family and seed, as ``chaosops eval --split``.
 
     Returns:
         The run, the aggregates, the summary and the records.
 
     Raises:
-        ConfigError: An unknown policy or tier, a bad shard, a count out of range.
+        ConfigError: An unknown policy, tier, variation or split, a bad shard, a count
+            out of range.
         InvalidActionError: A policy chose an index outside the action table.
     """
     if isinstance(policies, (str, BatchPolicy)) or callable(policies):
@@ -222,6 +231,8 @@ def evaluate(
         parse_shard(shard),
         int(threads or os.cpu_count() or 1),
         None if records_path is None else os.fspath(records_path),
+        variation,
+        split,
     )
     return _result(outcome)
 

@@ -96,6 +96,8 @@ def evaluate(
     tiers: Sequence[str] = ("easy", "medium", "hard"),
     episodes_per_type: int = 5,
     seed_offset: int = 0,
+    variation: str = "none",
+    split: str = "all",
 ) -> EvalResult:
     """Evaluates ``policies`` on a Ray cluster; the result equals
     :func:`chaosops.evaluation.evaluate`'s with the same arguments.
@@ -118,6 +120,8 @@ def evaluate(
         tiers: Tiers, in report order.
         episodes_per_type: Episodes per failure type and tier.
         seed_offset: Added to every curriculum seed.
+        variation: ``"none"`` or ``"standard"``, as :func:`chaosops.evaluation.evaluate`.
+        split: ``"all"``, ``"train"`` or ``"test"``, as :func:`chaosops.evaluation.evaluate`.
 
     Returns:
         The merged :class:`~chaosops.evaluation.EvalResult` (records included).
@@ -138,6 +142,8 @@ def evaluate(
         "tiers": list(tiers),
         "episodes_per_type": episodes_per_type,
         "seed_offset": seed_offset,
+        "variation": variation,
+        "split": split,
         "threads": max(1, int(num_cpus_per_shard)),
     }
     task = ray.remote(

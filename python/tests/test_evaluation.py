@@ -41,6 +41,29 @@ def test_builtin_policies_equal_the_command_line(chaosops_bin: Path, tmp_path: P
     assert len(result.records()) == 3 * 11 * 2
 
 
+
+def test_variation_split_and_the_expert_tier_equal_the_command_line(
+    chaosops_bin: Path, tmp_path: Path
+) -> None:
+    args = ["--tiers", "easy,expert", "--variation", "standard", "--split", "test"]
+    cli_eval(chaosops_bin, tmp_path / "cli", *args, "--episodes-per-type", "2")
+    result = evaluate(
+        ["oracle", "heuristic", "random"],
+        tiers=["easy", "expert"],
+        variation="standard",
+        split="test",
+        episodes_per_type=2,
+    )
+    result.write(tmp_path / "py")
+    same_files(tmp_path / "cli", tmp_path / "py")
+    assert result.run["variation"] == "standard" and result.run["split"] == "test"
+    expert = [r for r in result.records() if r["tier"] == "expert"]
+    assert expert and all("+" in r["failure_type"] for r in expert)
+    for bad, named in [({"variation": "wild"}, 'unknown variation "wild"'),
+                       ({"split": "dev"}, 'unknown split "dev"')]:
+        with pytest.raises(chaosops.ConfigError, match=named):
+            evaluate("oracle", **bad)
+
 def noop(observation: np.ndarray, mask: np.ndarray) -> int:
     assert observation.shape == (chaosops.OBS_LEN,) and observation.dtype == np.float32
     assert mask.shape == (chaosops.num_actions,) and mask.dtype == np.int8

@@ -52,6 +52,14 @@ def test_a_ray_evaluation_equals_the_local_one(num_shards: Optional[int]) -> Non
     assert sharded.records_jsonl == local.records_jsonl
     assert sharded._evaluation_text == local._evaluation_text
     assert sharded.summary == local.summary
+    if num_shards == 3:
+        # Variation, a split and the expert tier reach every shard.
+        options = dict(tiers=["hard", "expert"], variation="standard", split="test", episodes_per_type=2)
+        local_varied = evaluate("heuristic", **options)
+        varied = chaosops.ray.evaluate("heuristic", num_shards=3, progress=None, **options)
+        assert varied.records_jsonl == local_varied.records_jsonl
+        assert varied._evaluation_text == local_varied._evaluation_text
+        assert varied.run["variation"] == "standard" and varied.run["split"] == "test"
     if num_shards is None:
         # The default: four shards per CPU of the two-CPU local instance.
         assert chaosops.ray.default_num_shards() == 8

@@ -158,7 +158,7 @@ fn outcome<'py>(info: &RunInfo, tally: &Tally, records: Bound<'py, PyBytes>) -> 
 /// lanes)) on the curriculum lists of `tiers`, shard `shard` = (k, n) of the list.
 /// Records go to `records_path` when given, else they are returned.
 #[pyfunction]
-#[pyo3(signature = (policies, tiers, episodes_per_type, seed_offset, shard, threads, records_path=None))]
+#[pyo3(signature = (policies, tiers, episodes_per_type, seed_offset, shard, threads, records_path=None, variation="none", split="all"))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn evaluate<'py>(
     py: Python<'py>,
@@ -169,7 +169,15 @@ pub(crate) fn evaluate<'py>(
     shard: (u32, u32),
     threads: usize,
     records_path: Option<std::path::PathBuf>,
+    variation: &str,
+    split: &str,
 ) -> PyResult<Outcome<'py>> {
+    let variation = variation
+        .parse::<chaosops_model::Variation>()
+        .map_err(|e| raise(Kind::Config, e.to_string()))?;
+    let split = split
+        .parse::<chaosops_model::Split>()
+        .map_err(|e| raise(Kind::Config, e.to_string()))?;
     let registry = registry()?;
     let table = table()?;
     let mut sources = Vec::with_capacity(policies.len());
@@ -223,8 +231,8 @@ pub(crate) fn evaluate<'py>(
         tiers,
         episodes_per_type,
         seed_offset,
-        variation: Default::default(),
-        split: Default::default(),
+        variation,
+        split,
     };
     let plan = Plan::new(registry, &config);
     let info = RunInfo::named(&plan, shard, |s| s.name());
