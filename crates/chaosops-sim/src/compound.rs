@@ -81,6 +81,27 @@ impl Compound {
                 ),
             ));
         }
+        // Variation keys a moved target by its reference target: two varying parts must
+        // not share one.
+        let varying: Vec<_> = parts
+            .iter()
+            .filter(|p| !p.variable_targets().is_empty())
+            .collect();
+        for (i, a) in varying.iter().enumerate() {
+            if let Some(b) = varying[i + 1..]
+                .iter()
+                .find(|b| b.reference_target() == a.reference_target())
+            {
+                return Err(invalid(
+                    asked,
+                    format!(
+                        "\"{}\" and \"{}\" both move their target from the same service under variation",
+                        a.id(),
+                        b.id()
+                    ),
+                ));
+            }
+        }
         let join = |f: &dyn Fn(&&'static dyn FailureInjector) -> &'static str, sep: &str| {
             parts.iter().map(f).collect::<Vec<_>>().join(sep)
         };
@@ -177,4 +198,58 @@ impl FailureInjector for Compound {
 pub fn split_id(id: &str) -> Option<impl Iterator<Item = &str>> {
     id.contains(SEPARATOR)
         .then(|| id.split(SEPARATOR).map(str::trim))
+}
+
+#[cfg(test)]
+mod tests {
+    use chaosops_model::{Service, State};
+
+    use super::*;
+
+    /// A type whose target moves under variation, from `reference`.
+    struct Moving(&'static str, Service);
+
+    impl FailureInjector for Moving {
+        fn id(&self) -> &'static str {
+            self.0
+        }
+        fn description(&self) -> &'static str {
+            "moves"
+        }
+        fn inject(&self, _state: &mut State) {}
+        fn is_correct_fix(&self, _turn: Turn<'_>, _state: &State) -> bool {
+            false
+        }
+        fn playbook(&self) -> Playbook {
+            Playbook::default()
+        }
+        fn variable_targets(&self) -> &'static [Service] {
+            Service::ALL
+        }
+        fn reference_target(&self) -> Option<Service> {
+            Some(self.1)
+        }
+    }
+
+    static A: Moving = Moving("alpha", Service::Db);
+    static B: Moving = Moving("beta", Service::Db);
+    static C: Moving = Moving("gamma", Service::Auth);
+
+    #[test]
+    fn parts_are_ordered_by_id_and_varying_parts_need_their_own_reference() {
+        let c = Compound::new("gamma+alpha", vec![&C, &A]).unwrap();
+        assert_eq!(c.id(), "alpha+gamma");
+        assert_eq!(c.all_fixed, 0b11);
+        assert_eq!(c.family(), "alpha+gamma");
+        let err = Compound::new("beta+alpha", vec![&B, &A]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "compound incident \"beta+alpha\": \"alpha\" and \"beta\" both move their target \
+             from the same service under variation"
+        );
+        assert!(Compound::new("alpha", vec![&A])
+            .unwrap_err()
+            .to_string()
+            .ends_with("it names 1 failure type(s); a compound holds 2 to 3"));
+    }
 }
