@@ -370,7 +370,8 @@ mod variation {
     use chaosops_sim::{Environment, RewardConfig};
     use std::collections::BTreeSet;
 
-    fn spec(
+    /// A scenario of `failure` with a 20-step budget (the compound tests use it too).
+    pub(super) fn spec(
         failure: &str,
         difficulty: Difficulty,
         seed: u64,
@@ -545,26 +546,12 @@ mod variation {
 /// Compound incidents and the expert tier (docs/behaviour.md §18).
 mod compound {
     use super::registry;
+    use super::variation::spec;
     use crate::{run_episode, PolicyKind, RunOptions, Team};
     use chaosops_model::{
         Action, Difficulty, FailureId, Health, ScenarioSpec, Service, Split, Variation,
     };
     use chaosops_sim::{Environment, RewardConfig, SimError};
-
-    fn spec(
-        failure: &str,
-        difficulty: Difficulty,
-        seed: u64,
-        variation: Variation,
-    ) -> ScenarioSpec {
-        ScenarioSpec {
-            failure_type: FailureId::from(failure.to_owned()),
-            seed,
-            difficulty,
-            max_steps: chaosops_sim::curriculum::max_steps_for(difficulty),
-            variation,
-        }
-    }
 
     fn env(failure: &str) -> Environment {
         let r = registry();

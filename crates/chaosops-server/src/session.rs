@@ -815,13 +815,7 @@ mod tests {
             &mut s,
             r#"{"type": "step", "data": [null, "restart", "notifications"]}"#,
         );
-        assert!(
-            r["data"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("expected an object"),
-            "{r}"
-        );
+        assert_refused(&r, "expected an object");
         assert_eq!(
             send(&mut s, r#"{"type": "state"}"#)["data"]["resolved"],
             false
@@ -871,13 +865,7 @@ mod tests {
             &mut s,
             r#"{"type": "reset", "data": {"max_steps": 5000000000}}"#,
         );
-        assert!(
-            r["data"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("5000000000 is out of range; allowed: 0..=4294967295"),
-            "{r}"
-        );
+        assert_refused(&r, "5000000000 is out of range; allowed: 0..=4294967295");
     }
 
     #[test]
@@ -941,46 +929,31 @@ mod tests {
         );
         assert_eq!(r["data"]["done"], true, "{r}");
         let r = send(&mut s, r#"{"type": "reset", "data": {"seat": "ceo"}}"#);
-        assert!(
-            r["data"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("unknown role \"ceo\""),
-            "{r}"
-        );
+        assert_refused(&r, "unknown role \"ceo\"");
         let r = send(
             &mut s,
             r#"{"type": "reset", "data": {"seat": "dev", "others": "genius"}}"#,
         );
-        assert!(
-            r["data"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("unknown policy \"genius\""),
-            "{r}"
-        );
+        assert_refused(&r, "unknown policy \"genius\"");
         let r = send(
             &mut s,
             r#"{"type": "reset", "data": {"others": "oracle", "team": "noop"}}"#,
         );
-        assert!(
-            r["data"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("give \"team\" or \"others\", not both"),
-            "{r}"
-        );
+        assert_refused(&r, "give \"team\" or \"others\", not both");
         let r = send(&mut s, r#"{"type": "reset", "data": {"team": "llm"}}"#);
-        assert!(
-            r["data"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("start the server with --endpoint and --model"),
-            "{r}"
-        );
+        assert_refused(&r, "start the server with --endpoint and --model");
     }
 
     /// Plays an episode by auto steps and returns the cumulative reward and the messages.
+    /// Asserts that the reply `r` is an error whose message holds `text`.
+    #[track_caller]
+    fn assert_refused(r: &Value, text: &str) {
+        let message = r["data"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error: {r}"));
+        assert!(message.contains(text), "{r}");
+    }
+
     fn auto_play(s: &mut Session, reset: &str) -> (f64, Vec<Value>) {
         let mut replies = vec![send(s, reset)];
         while replies.last().unwrap()["data"]["done"] != true {
@@ -1059,13 +1032,7 @@ mod tests {
         assert_eq!(r["data"]["code"], "EXECUTION_ERROR", "{r}");
         send(&mut s, r#"{"type": "reset", "data": {}}"#);
         let r = send(&mut s, r#"{"type": "step", "data": {"auto": true}}"#);
-        assert!(
-            r["data"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("an auto step needs a team"),
-            "{r}"
-        );
+        assert_refused(&r, "an auto step needs a team");
     }
 
     #[test]
@@ -1088,13 +1055,7 @@ mod tests {
             &mut s,
             r#"{"type": "reset", "data": {"variation": "wild"}}"#,
         );
-        assert!(
-            r["data"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("unknown variation \"wild\"; known: none, standard"),
-            "{r}"
-        );
+        assert_refused(&r, "unknown variation \"wild\"; known: none, standard");
     }
 
     #[test]
@@ -1111,11 +1072,9 @@ mod tests {
             &mut s,
             r#"{"type": "reset", "data": {"failure_type": "db_deadlock+db_deadlock", "team": "oracle", "spectate": true}}"#,
         );
-        assert!(
-            r["data"]["message"].as_str().unwrap().contains(
-                "compound incident \"db_deadlock+db_deadlock\": \"db_deadlock\" is named twice"
-            ),
-            "{r}"
+        assert_refused(
+            &r,
+            "compound incident \"db_deadlock+db_deadlock\": \"db_deadlock\" is named twice",
         );
         let r = send(
             &mut s,
@@ -1163,10 +1122,7 @@ mod tests {
             &mut s,
             r#"{"type": "step", "data": {"command": "noop", "auto": true}}"#,
         );
-        assert!(
-            r["data"]["message"].as_str().unwrap().contains("one of"),
-            "{r}"
-        );
+        assert_refused(&r, "one of");
     }
 
     #[test]
@@ -1339,13 +1295,7 @@ mod tests {
             "x".repeat(5000)
         );
         let r = send(&mut s, &big);
-        assert!(
-            r["data"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("the limit is 4096"),
-            "{r}"
-        );
+        assert_refused(&r, "the limit is 4096");
         assert_eq!(
             send(&mut s, r#"{"type": "state"}"#),
             before,
@@ -1364,13 +1314,7 @@ mod tests {
             r#"{"type": "step", "data": {"action_type": "noop"}}"#,
         );
         assert_eq!(r["data"]["code"], "EXECUTION_ERROR");
-        assert!(
-            r["data"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("the episode is finished"),
-            "{r}"
-        );
+        assert_refused(&r, "the episode is finished");
     }
 
     #[test]
