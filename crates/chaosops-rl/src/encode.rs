@@ -6,7 +6,7 @@
 //! lower-cased runs of ASCII letters, digits and `_` that are not all digits, hashed with
 //! 64-bit FNV-1a into a fixed number of buckets, each bucket counting up to 4 hits.
 
-use chaosops_model::{Message, Observation, Role, Service};
+use chaosops_model::{Message, Observation, Role, RoleView, Service};
 
 /// One named, contiguous part of the observation vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,8 +198,14 @@ pub(crate) struct TokenMemo {
 
 impl TokenMemo {
     /// Adds the tokens of `line` to `bag`, whose length divides [`EVIDENCE_BUCKETS`].
+    #[cfg(test)]
     fn add(&mut self, line: &str, bag: &mut [f32]) {
         let mask = bag.len() - 1;
+        self.buckets(line, |b| bag[usize::from(b) & mask] += 1.0);
+    }
+
+    /// Calls `f` with the evidence bucket of each token of `line`, as [`token_buckets`] does.
+    fn buckets(&mut self, line: &str, mut f: impl FnMut(u8)) {
         let bytes = line.as_bytes();
         let h = line_hash(bytes);
         if let Some(&i) = self.index.get(&h) {
@@ -208,12 +214,12 @@ impl TokenMemo {
             if &self.text[ts..ts + tl] == bytes {
                 let (ks, kl) = (e.tokens.0 as usize, e.tokens.1 as usize);
                 for b in &self.tokens[ks..ks + kl] {
-                    bag[usize::from(*b) & mask] += 1.0;
+                    f(*b);
                 }
                 return;
             }
             // A different line with the same hash: count it without memoising.
-            token_buckets(line, |b| bag[usize::from(b) & mask] += 1.0);
+            token_buckets(line, f);
             return;
         }
         if self.entries.len() >= MEMO_MAX_LINES || self.text.len() + bytes.len() > MEMO_MAX_BYTES {
@@ -225,7 +231,7 @@ impl TokenMemo {
         let start = self.tokens.len();
         token_buckets(line, |b| {
             self.tokens.push(b);
-            bag[usize::from(b) & mask] += 1.0;
+            f(b);
         });
         if bytes.len() > MEMO_MAX_BYTES / 16 {
             self.tokens.truncate(start);
@@ -283,14 +289,16 @@ fn capped_count(count: u8) -> f32 {
 }
 
 /// `x` in [0, 1] as f32 (NaN as 0: `f32::max` returns the other operand for NaN, where
-/// `clamp` would keep the NaN).
+/// `clamp` would keep the NaN; this compiles to one `maxss` and one `minss`).
 #[allow(clippy::manual_clamp)]
+#[inline]
 fn unit(x: f64) -> f32 {
     (x as f32).max(0.0).min(1.0)
 }
 
 /// `x` in [-1, 1] as f32 (NaN as -1, see [`unit`]).
 #[allow(clippy::manual_clamp)]
+#[inline]
 fn signed_unit(x: f64) -> f32 {
     (x as f32).max(-1.0).min(1.0)
 }
@@ -302,12 +310,9 @@ fn one_hot(out: &mut [f32], hot: Option<usize>) {
     }
 }
 
+#[inline]
 fn flag(b: bool) -> f32 {
-    if b {
-        1.0
-    } else {
-        0.0
-    }
+    f32::from(u8::from(b))
 }
 
 /// Writes the values that can change every turn: role, turn, services, chat counts and
@@ -326,14 +331,20 @@ fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OB
     };
     out[TURN.start + 2] = flag(observation.done);
     out[TURN.start + 3] = flag(view.visible_metrics.is_some());
-    let services = &mut out[SERVICES.start..SERVICES.start + SERVICES.len];
+    let services: &mut [f32; SERVICES.len] = (&mut out
+        [SERVICES.start..SERVICES.start + SERVICES.len])
+        .try_into()
+        .expect("services segment");
     match view.visible_metrics {
         Some(metrics) => {
             for (s, m) in services.chunks_exact_mut(PER_SERVICE).zip(metrics.0.iter()) {
-                s[0] = unit(m.cpu_pct * (1.0 / 100.0));
-                s[1] = unit(m.memory_mb * (1.0 / 4096.0));
-                s[2] = unit(m.latency_ms * (1.0 / 2000.0));
-                s[3] = unit(m.error_rate);
+                let s: &mut [f32; PER_SERVICE] = s.try_into().expect("per service");
+                // cpu/100, memory/4096, latency/2000, error rate (one packed multiply).
+                const SCALE: [f64; 4] = [1.0 / 100.0, 1.0 / 4096.0, 1.0 / 2000.0, 1.0];
+                let values = [m.cpu_pct, m.memory_mb, m.latency_ms, m.error_rate];
+                for ((o, v), k) in s[..4].iter_mut().zip(values).zip(SCALE) {
+                    *o = unit(v * k);
+                }
                 s[4] = unit(f64::from(m.replicas) * (1.0 / 8.0));
                 one_hot(&mut s[5..9], Some(usize::from(m.health.rank())));
             }
@@ -343,46 +354,46 @@ fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OB
     out[CHAT.start] = (view.shared_chat.len() as f32 * 0.125).min(1.0);
     out[CHAT.start + 1] = (view.private_inbox.len() as f32 * 0.125).min(1.0);
     out[CHAT.start + 2] = flag(view.private_note.is_some());
-    let (action, actor, flags, reward) = match observation.message {
-        Message::Step {
-            actor,
-            action_type,
-            flags,
-            ended_unresolved,
-            ..
-        } => (
-            Some(action_type.index()),
-            Some(actor.index()),
-            [
-                flags.resolved,
-                flags.wrong_fix,
-                flags.cascade_triggered,
-                flags.rogue_flagged_correctly,
-                flags.rogue_flagged_incorrectly,
-                flags.root_cause_correct,
-                flags.miscommunication,
-                ended_unresolved,
-            ],
-            signed_unit(observation.reward * (1.0 / 200.0)),
-        ),
-        Message::Reset { .. } => (None, None, [false; 8], 0.0),
-    };
-    one_hot(
-        &mut out[LAST_ACTION.start..LAST_ACTION.start + LAST_ACTION.len],
-        action,
-    );
-    one_hot(
-        &mut out[LAST_ACTOR.start..LAST_ACTOR.start + LAST_ACTOR.len],
+    let last: &mut [f32; LAST_LEN] = (&mut out[LAST_ACTION.start..OBS_LEN])
+        .try_into()
+        .expect("last-step segments");
+    last.fill(0.0);
+    if let Message::Step {
         actor,
-    );
-    for (o, f) in out[LAST_FLAGS.start..LAST_FLAGS.start + LAST_FLAGS.len]
-        .iter_mut()
-        .zip(flags)
+        action_type,
+        flags,
+        ended_unresolved,
+        ..
+    } = observation.message
     {
-        *o = flag(f);
+        let (action, rest) = last.split_at_mut(LAST_ACTION.len);
+        let (actor_out, rest) = rest.split_at_mut(LAST_ACTOR.len);
+        if let Some(v) = action.get_mut(action_type.index()) {
+            *v = 1.0;
+        }
+        if let Some(v) = actor_out.get_mut(actor.index()) {
+            *v = 1.0;
+        }
+        let values = [
+            flags.resolved,
+            flags.wrong_fix,
+            flags.cascade_triggered,
+            flags.rogue_flagged_correctly,
+            flags.rogue_flagged_incorrectly,
+            flags.root_cause_correct,
+            flags.miscommunication,
+            ended_unresolved,
+        ];
+        for (o, f) in rest.iter_mut().zip(values) {
+            *o = flag(f);
+        }
+        rest[LAST_FLAGS.len] = signed_unit(observation.reward * (1.0 / 200.0));
     }
-    out[LAST_REWARD.start] = reward;
 }
+
+/// The last-step segments, which close the vector.
+const LAST_LEN: usize = LAST_ACTION.len + LAST_ACTOR.len + LAST_FLAGS.len + LAST_REWARD.len;
+const _: () = assert!(LAST_ACTION.start + LAST_LEN == OBS_LEN);
 
 /// Writes the values derived from the visible lists (alert, log and fleet counts) into
 /// `out`, the `ALERTS`..`FLEET` block.
@@ -459,82 +470,292 @@ fn write_block(block: &[f32; BLOCK_LEN], out: &mut [f32; OBS_LEN]) {
     out[CHAT_TOKENS.start..CHAT_TOKENS.start + CHAT_TOKENS.len].copy_from_slice(&block[MAIN_LEN..]);
 }
 
-/// What a role's list-derived values are computed from: the address and length of each
-/// slice its view shows (logs, alerts, fleet actions, chat, inbox).
-pub(crate) type ListKey = [usize; 10];
+/// The identity of one visible list: the address and length of the slice a view shows.
+type SliceId = (usize, usize);
 
-/// The key of `observation`'s visible lists.
-pub(crate) fn list_key(observation: &Observation<'_>) -> ListKey {
-    let v = &observation.view;
-    let logs = v.visible_logs.slice_id();
-    let fleet = v.visible_fleet_actions.slice_id();
+/// What a role's list-derived values are computed from: the identity of each slice its view
+/// shows (logs, alerts, fleet actions, chat, inbox).
+type ListKey = [SliceId; 5];
+
+/// A slice's identity, every empty slice the same (so roles whose views differ only in which
+/// empty list they show share their values).
+#[inline]
+fn slice_id((ptr, len): SliceId) -> SliceId {
+    (if len == 0 { 0 } else { ptr }, len)
+}
+
+fn list_key(view: &RoleView<'_>) -> ListKey {
     [
-        logs.0,
-        logs.1,
-        v.visible_alerts.as_ptr() as usize,
-        v.visible_alerts.len(),
-        fleet.0,
-        fleet.1,
-        v.shared_chat.as_ptr() as usize,
-        v.shared_chat.len(),
-        v.private_inbox.as_ptr() as usize,
-        v.private_inbox.len(),
+        slice_id(view.visible_logs.slice_id()),
+        slice_id((
+            view.visible_alerts.as_ptr() as usize,
+            view.visible_alerts.len(),
+        )),
+        slice_id(view.visible_fleet_actions.slice_id()),
+        slice_id((view.shared_chat.as_ptr() as usize, view.shared_chat.len())),
+        slice_id((
+            view.private_inbox.as_ptr() as usize,
+            view.private_inbox.len(),
+        )),
     ]
 }
 
 /// `a == b`, without the `memcmp` call the array comparison becomes (this runs every step).
 #[inline]
 fn same_key(a: &ListKey, b: &ListKey) -> bool {
-    a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b)
+        .fold(0, |acc, (x, y)| acc | (x.0 ^ y.0) | (x.1 ^ y.1))
+        == 0
 }
 
+/// The counts one visible list contributes: its per-slot counts (alerts: component then
+/// severity; logs: component x level; fleet: agent x service) and its token bag (the chat
+/// lists use the first [`CHAT_BUCKETS`], folded). Saturating: only counts up to 4 matter.
+#[derive(Clone, Copy, Debug)]
+struct Part {
+    counts: [u8; 28],
+    bag: [u8; EVIDENCE_BUCKETS],
+}
+
+const EMPTY_PART: Part = Part {
+    counts: [0; 28],
+    bag: [0; EVIDENCE_BUCKETS],
+};
+
+impl Part {
+    fn count(&mut self, slot: usize) {
+        self.counts[slot] = self.counts[slot].saturating_add(1);
+    }
+
+    fn tokens(&mut self, line: &str, memo: &mut TokenMemo, mask: usize) {
+        let bag = &mut self.bag;
+        memo.buckets(line, |b| {
+            let v = &mut bag[usize::from(b) & mask];
+            *v = v.saturating_add(1);
+        });
+    }
+}
+
+/// The visible lists, in [`ListKey`] order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum List {
+    Logs,
+    Alerts,
+    Fleet,
+    Chat,
+    Inbox,
+}
+
+const LISTS: [List; 5] = [
+    List::Logs,
+    List::Alerts,
+    List::Fleet,
+    List::Chat,
+    List::Inbox,
+];
+
+fn compute_part(list: List, view: &RoleView<'_>, memo: &mut TokenMemo) -> Part {
+    let mut part = EMPTY_PART;
+    let all = EVIDENCE_BUCKETS - 1;
+    match list {
+        List::Logs => {
+            for l in view.visible_logs.iter() {
+                part.count(l.service.index() * 4 + l.level.index());
+                part.tokens(l.message, memo, all);
+            }
+        }
+        List::Alerts => {
+            for a in view.visible_alerts {
+                part.count(a.service.index());
+                part.count(7 + a.severity.index());
+                part.tokens(&a.message, memo, all);
+            }
+        }
+        List::Fleet => {
+            for a in view.visible_fleet_actions.iter() {
+                part.count(a.agent_name.index() * Service::COUNT + a.target.index());
+                part.tokens(a.agent_name.as_str(), memo, all);
+                part.tokens(a.action, memo, all);
+            }
+        }
+        List::Chat | List::Inbox => {
+            let lines = if list == List::Chat {
+                view.shared_chat
+            } else {
+                view.private_inbox
+            };
+            for line in lines {
+                part.tokens(line, memo, CHAT_BUCKETS - 1);
+            }
+        }
+    }
+    part
+}
+
+/// Writes `count / 4` capped at 1 for each of the `N` counts.
+#[inline]
+fn write_capped<const N: usize>(out: &mut [f32], counts: &[u8; N]) {
+    let out: &mut [f32; N] = out.try_into().expect("segment length");
+    for (o, c) in out.iter_mut().zip(counts) {
+        *o = f32::from((*c).min(4)) * 0.25;
+    }
+}
+
+/// The first `N` values of `a`.
+fn head<const N: usize>(a: &[u8]) -> &[u8; N] {
+    a[..N].try_into().expect("part length")
+}
+
+/// The element-wise saturating sum of `bags`.
+#[inline]
+fn bag_sum(bags: &[&[u8; EVIDENCE_BUCKETS]]) -> [u8; EVIDENCE_BUCKETS] {
+    let mut sum = [0u8; EVIDENCE_BUCKETS];
+    for bag in bags {
+        for (s, b) in sum.iter_mut().zip(bag.iter()) {
+            *s = s.saturating_add(*b);
+        }
+    }
+    sum
+}
+
+/// Most list parts an encoder keeps between list changes (a view shows 5 lists; the four
+/// roles share most of them).
+const MAX_PARTS: usize = 12;
+
 /// The list-derived values of one role, kept while the slices its view shows stay the same.
-///
-/// The engine only appends to logs, alerts, fleet actions, chat and inboxes during an
-/// episode, so a slice with the same address and length has the same content; a grown or
-/// moved list changes the key. [`ListCache::clear`] must be called at every reset (a new
-/// episode's lists may reuse old addresses).
 #[derive(Clone, Debug)]
-pub(crate) struct ListCache {
+struct RoleBlock {
     key: Option<ListKey>,
     block: [f32; BLOCK_LEN],
 }
 
-impl Default for ListCache {
+impl Default for RoleBlock {
     fn default() -> Self {
-        ListCache {
+        RoleBlock {
             key: None,
             block: [0.0; BLOCK_LEN],
         }
     }
 }
 
-impl ListCache {
-    /// Forgets the cached values.
+/// The cached observation encoder of one environment: exact (it writes what
+/// [`encode_observation`] writes) and cheap when the lists a role sees have not changed.
+///
+/// Each role's list-derived values (alert, log, fleet and token counts) are kept with the
+/// identity of the slices they came from, and each visible list's counts are kept once for
+/// every role that sees it. Sound because the engine only appends to its lists during an
+/// episode: the caller passes the total length of the state's lists (`generation`), and while
+/// it is unchanged no list has grown or moved, so a slice with the same address and length has
+/// the same content. [`Encoder::clear`] must be called at every reset (a new episode's lists
+/// reuse the old addresses).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Encoder {
+    generation: usize,
+    roles: [RoleBlock; Role::COUNT],
+    parts: Vec<(List, SliceId, Part)>,
+}
+
+impl Encoder {
+    /// Forgets every cached value.
     pub(crate) fn clear(&mut self) {
-        self.key = None;
+        for r in &mut self.roles {
+            r.key = None;
+        }
+        self.parts.clear();
     }
 
-    /// Encodes like [`encode_observation`], reusing the list-derived values when the view's
-    /// slices are unchanged and the memo's token buckets for lines seen before.
+    /// Encodes `observation` into `out` ([`OBS_LEN`] values). `generation` is the total length
+    /// of the state's lists; `memo` is asked for only when a list must be counted.
+    ///
+    /// # Panics
+    /// When `out` is not [`OBS_LEN`] long.
     pub(crate) fn encode(
         &mut self,
         observation: &Observation<'_>,
+        generation: usize,
         max_steps: u32,
-        memo: &mut TokenMemo,
+        memo: impl FnOnce(&mut dyn FnMut(&mut TokenMemo)),
         out: &mut [f32],
     ) {
         let out: &mut [f32; OBS_LEN] = out.try_into().expect("observation buffer length");
-        let key = list_key(observation);
-        if !self.key.is_some_and(|k| same_key(&k, &key)) {
-            fill_block(observation, &mut self.block, |line, bag| {
-                memo.add(line, bag)
-            });
-            self.key = Some(key);
+        if generation != self.generation {
+            self.clear();
+            self.generation = generation;
+        }
+        let view = &observation.view;
+        let key = list_key(view);
+        let r = view.role.index();
+        if !self.roles[r].key.is_some_and(|k| same_key(&k, &key)) {
+            // Another role that sees the same lists (sre and oversight without fleet actions)
+            // has the values already.
+            let same = self
+                .roles
+                .iter()
+                .position(|o| o.key.is_some_and(|k| same_key(&k, &key)));
+            match same {
+                Some(o) => self.roles[r].block = self.roles[o].block,
+                None => {
+                    let parts = &mut self.parts;
+                    let block = &mut self.roles[r].block;
+                    memo(&mut |memo| fill_block_from_parts(view, &key, parts, memo, block));
+                }
+            }
+            self.roles[r].key = Some(key);
         }
         encode_turn(observation, max_steps, out);
-        write_block(&self.block, out);
+        write_block(&self.roles[r].block, out);
     }
+}
+
+/// Builds a role's list-derived values from the parts of its lists, counting the lists no
+/// role has counted yet.
+fn fill_block_from_parts(
+    view: &RoleView<'_>,
+    key: &ListKey,
+    parts: &mut Vec<(List, SliceId, Part)>,
+    memo: &mut TokenMemo,
+    block: &mut [f32; BLOCK_LEN],
+) {
+    // Index of each list's part; usize::MAX for an empty list (nothing to count).
+    let mut found = [usize::MAX; 5];
+    for (i, (list, id)) in LISTS.iter().zip(key).enumerate() {
+        if id.1 == 0 {
+            continue;
+        }
+        found[i] = match parts.iter().position(|(l, s, _)| l == list && s == id) {
+            Some(p) => p,
+            None => {
+                if parts.len() >= MAX_PARTS {
+                    // More lists than the roles share (a custom projection): keep this
+                    // role's and start over.
+                    let kept: Vec<_> = found[..i]
+                        .iter()
+                        .filter(|f| **f != usize::MAX)
+                        .map(|&p| parts[p])
+                        .collect();
+                    parts.clear();
+                    for (f, k) in found[..i].iter_mut().filter(|f| **f != usize::MAX).zip(0..) {
+                        *f = k;
+                    }
+                    parts.extend(kept);
+                }
+                parts.push((*list, *id, compute_part(*list, view, memo)));
+                parts.len() - 1
+            }
+        };
+    }
+    let [logs, alerts, fleet, chat, inbox] =
+        found.map(|p| parts.get(p).map_or(&EMPTY_PART, |e| &e.2));
+    let (main, chat_out) = block.split_at_mut(MAIN_LEN);
+    let at = |s: Segment| s.start - ALERTS.start..s.start - ALERTS.start + s.len;
+    write_capped::<{ ALERTS.len }>(&mut main[at(ALERTS)], head(&alerts.counts));
+    write_capped::<{ LOGS.len }>(&mut main[at(LOGS)], head(&logs.counts));
+    let evidence = bag_sum(&[&logs.bag, &alerts.bag, &fleet.bag]);
+    write_capped(&mut main[at(EVIDENCE)], &evidence);
+    write_capped::<{ FLEET.len }>(&mut main[at(FLEET)], head(&fleet.counts));
+    let chat_bag = bag_sum(&[&chat.bag, &inbox.bag]);
+    write_capped::<CHAT_BUCKETS>(chat_out, head(&chat_bag));
 }
 
 /// The role one-hot order of [`LAYOUT`]'s `role` segment (that of `Role::ALL`); the
@@ -543,6 +764,8 @@ pub const ROLE_ORDER: [Role; 4] = [Role::Sre, Role::Dev, Role::Manager, Role::Ov
 
 #[cfg(test)]
 mod tests {
+    use chaosops_model::{Alert, Component, Severity};
+
     use super::*;
 
     #[test]
@@ -599,6 +822,59 @@ mod tests {
         let mut expected = [0.0f32; CHAT_BUCKETS];
         add_tokens(lines[1], &mut expected);
         assert_eq!(chat, expected);
+    }
+
+    fn alert(message: &'static str, service: Component) -> Alert {
+        Alert {
+            service,
+            severity: Severity::Page,
+            message: message.into(),
+            triggered_at_step: 0,
+        }
+    }
+
+    fn observation(alerts: &[Alert]) -> Observation<'_> {
+        let mut view = RoleView::empty(Role::Sre);
+        view.visible_alerts = alerts;
+        Observation {
+            done: false,
+            reward: 0.0,
+            view,
+            step: 0,
+            turn_role: Role::Sre,
+            message: Message::Reset {
+                alerts: alerts.len(),
+                first_role: Role::Sre,
+            },
+        }
+    }
+
+    #[test]
+    fn new_content_at_an_old_address_is_encoded_again_once_the_generation_moves() {
+        // A slice with the same address and length can hold new content once a list has
+        // moved and another took its memory; the state's list lengths (the generation) moved
+        // then, and the encoder must count the lists again rather than reuse their values.
+        let mut alerts = vec![alert("deadlock detected on txn", Component::Db)];
+        let mut encoder = Encoder::default();
+        let mut memo = TokenMemo::default();
+        let mut encode = |alerts: &[Alert], generation: usize| {
+            let mut out = [0.0f32; OBS_LEN];
+            encoder.encode(
+                &observation(alerts),
+                generation,
+                20,
+                |fill| fill(&mut memo),
+                &mut out,
+            );
+            out
+        };
+        let first = encode(&alerts, 1);
+        alerts[0] = alert("config pushed by deploy_bot", Component::Auth);
+        let second = encode(&alerts, 2);
+        let mut fresh = [0.0f32; OBS_LEN];
+        encode_observation(&observation(&alerts), 20, &mut fresh);
+        assert_eq!(second, fresh);
+        assert_ne!(first, second);
     }
 
     #[test]

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use chaosops_model::{Action, Role, Scenario, StepRecord};
+use chaosops_model::{Action, Role, Scenario, State, StepRecord};
 use chaosops_sim::{Environment, RewardConfig};
 
 use crate::config::ScenarioSource;
-use crate::encode::{ListCache, TokenMemo};
+use crate::encode::{Encoder, TokenMemo};
 
 thread_local! {
     /// The token memo of this thread, shared by every environment it steps: results do not
@@ -62,13 +62,27 @@ impl TurnOutcome {
     }
 }
 
+/// The total length of the state's lists: the engine only appends to them during an episode,
+/// so while this is unchanged no list has grown or moved (see [`Encoder`]).
+fn list_generation(state: &State) -> usize {
+    let inboxes: usize = Role::ALL
+        .iter()
+        .map(|r| state.private_chat.of(*r).len())
+        .sum();
+    state.all_logs.len()
+        + state.all_alerts.len()
+        + state.fleet_actions.len()
+        + state.chat_history.len()
+        + inboxes
+}
+
 /// An episode played one turn at a time, with numeric observations and masks.
 #[derive(Clone, Debug)]
 pub struct TurnEnv {
     source: Arc<ScenarioSource>,
     table: Arc<ActionTable>,
     env: Option<Environment>,
-    caches: [ListCache; Role::COUNT],
+    encoder: Encoder,
 }
 
 impl TurnEnv {
@@ -78,7 +92,7 @@ impl TurnEnv {
             source,
             table,
             env: None,
-            caches: Default::default(),
+            encoder: Encoder::default(),
         }
     }
 
@@ -104,9 +118,7 @@ impl TurnEnv {
                 )?)
             }
         }
-        for c in &mut self.caches {
-            c.clear();
-        }
+        self.encoder.clear();
         Ok(())
     }
 
@@ -166,14 +178,22 @@ impl TurnEnv {
             });
         }
         let env = self.env.as_ref().ok_or(RlError::NotReset)?;
+        let state = env.state();
         let observation = env.observation_for(role);
-        let max_steps = env.state().max_steps;
-        let cache = &mut self.caches[role.index()];
-        MEMO.with(|memo| match memo.try_borrow_mut() {
-            Ok(mut memo) => cache.encode(&observation, max_steps, &mut memo, out),
-            // Re-entered on this thread (cannot happen from the engine): a fresh memo is exact too.
-            Err(_) => cache.encode(&observation, max_steps, &mut TokenMemo::default(), out),
-        });
+        let memo = |fill: &mut dyn FnMut(&mut TokenMemo)| {
+            MEMO.with(|memo| match memo.try_borrow_mut() {
+                Ok(mut memo) => fill(&mut memo),
+                // Re-entered on this thread (cannot happen from the engine): a fresh memo is exact too.
+                Err(_) => fill(&mut TokenMemo::default()),
+            })
+        };
+        self.encoder.encode(
+            &observation,
+            list_generation(state),
+            state.max_steps,
+            memo,
+            out,
+        );
         Ok(())
     }
 
