@@ -72,7 +72,7 @@ impl Environment {
     /// The role whose turn it is.
     #[inline]
     pub fn current_role(&self) -> Role {
-        Role::TURN_ORDER[self.turn]
+        Role::TURN_ORDER[self.turn % Role::COUNT]
     }
 
     /// True when the episode is over.
