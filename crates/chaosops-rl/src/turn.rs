@@ -169,6 +169,7 @@ impl TurnEnv {
     }
 
     /// Writes `role`'s numeric observation ([`crate::OBS_LEN`] values) into `out`.
+    #[inline]
     pub fn encode(&mut self, role: Role, out: &mut [f32]) -> Result<(), RlError> {
         if out.len() != crate::OBS_LEN {
             return Err(RlError::BufferSize {
