@@ -34,15 +34,21 @@ def best(fn: Callable[[], int], repeats: int) -> float:
     return max(rates)
 
 
-def vector(mode: Dict, n: int, steps: int, random_actions: bool, threads: int = 1) -> Callable[[], int]:
+def vector(mode: Dict, n: int, steps: int, random_actions: bool, threads: int = 1, own: bool = True) -> Callable[[], int]:
+    """`steps` calls of `VecEnv.step` on `n` environments, writing into the env's own arrays
+    (`own=True`, `VecEnv.buffers`) or into five arrays passed with every call."""
     v = chaosops.VecEnv(n, threads=threads, **mode)
     w = v.reward_width
     bufs = (
-        np.zeros((n, chaosops.OBS_LEN), np.float32),
-        np.zeros((n, chaosops.num_actions), np.int8),
-        np.zeros((n, w), np.float64),
-        np.zeros(n, bool),
-        np.zeros(n, bool),
+        ()
+        if own
+        else (
+            np.zeros((n, chaosops.OBS_LEN), np.float32),
+            np.zeros((n, chaosops.num_actions), np.int8),
+            np.zeros((n, w), np.float64),
+            np.zeros(n, bool),
+            np.zeros(n, bool),
+        )
     )
     v.reset(0, *bufs)
     rng = np.random.default_rng(0)
@@ -140,6 +146,7 @@ def main() -> None:
     seat_heuristic = {"seat": "sre", "others": "heuristic"}
     figures: List[Dict] = [
         {"name": f"VecEnv turn mode, {p_envs} envs, noop actions, {t} thread(s)", "unit": "env steps/s", "value": best(vector({}, p_envs, 256000 // p_envs, False, t), r)},
+        {"name": "  the same, five arrays passed with each call", "unit": "env steps/s", "value": best(vector({}, p_envs, 256000 // p_envs, False, t, own=False), r)},
         {"name": f"VecEnv turn mode, {p_envs} envs, random actions, {t} thread(s)", "unit": "env steps/s", "value": best(vector({}, p_envs, 256000 // p_envs, True, t), r)},
         {"name": f"VecEnv seat mode (others noop), {p_envs} envs, {t} thread(s)", "unit": "learner steps/s", "value": best(vector(seat_noop, p_envs, 128000 // p_envs, False, t), r)},
         {"name": f"VecEnv seat mode (others heuristic), {p_envs} envs, {t} thread(s)", "unit": "learner steps/s", "value": best(vector(seat_heuristic, p_envs, 64000 // p_envs, True, t), r)},

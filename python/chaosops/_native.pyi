@@ -118,13 +118,17 @@ class Env:
 
 @final
 class VecEnv:
-    """N environments stepped in one call into NumPy arrays the caller owns (GIL released).
+    """N environments stepped in one call into NumPy arrays, with the GIL released.
 
     Turn mode (``seat=None``): every role is the caller's; observations and masks are for the
     role whose turn follows; rewards are ``(N, 4)`` in turn order. Seat mode: one learner
     ``seat``, ``others`` (a policy name or a dict role -> name) play the rest inside Rust;
     rewards are ``(N, 1)``. Auto-reset in Gymnasium's next-step mode. Results do not depend
     on ``threads`` (default 1).
+
+    ``reset`` and ``step`` write into the five arrays they are given, or, given none, into the
+    env's own (``buffers``), the fastest way: those are checked once per call rather than
+    borrowed and type-checked one by one.
     """
 
     def __new__(
@@ -144,23 +148,39 @@ class VecEnv:
     def reset(
         self,
         seed: int,
-        obs: npt.NDArray[np.float32],
-        masks: npt.NDArray[np.int8],
-        rewards: npt.NDArray[np.float64],
-        terminated: npt.NDArray[np.bool_],
-        truncated: npt.NDArray[np.bool_],
+        obs: Optional[npt.NDArray[np.float32]] = None,
+        masks: Optional[npt.NDArray[np.int8]] = None,
+        rewards: Optional[npt.NDArray[np.float64]] = None,
+        terminated: Optional[npt.NDArray[np.bool_]] = None,
+        truncated: Optional[npt.NDArray[np.bool_]] = None,
     ) -> None:
-        """Resets every environment (environment ``i`` plays seed ``seed + i``) into the buffers."""
+        """Resets every environment (environment ``i`` plays seed ``seed + i``) into the five
+        arrays given, or into ``buffers`` when none is."""
     def step(
         self,
         actions: npt.NDArray[np.int64],
-        obs: npt.NDArray[np.float32],
-        masks: npt.NDArray[np.int8],
-        rewards: npt.NDArray[np.float64],
-        terminated: npt.NDArray[np.bool_],
-        truncated: npt.NDArray[np.bool_],
+        obs: Optional[npt.NDArray[np.float32]] = None,
+        masks: Optional[npt.NDArray[np.int8]] = None,
+        rewards: Optional[npt.NDArray[np.float64]] = None,
+        terminated: Optional[npt.NDArray[np.bool_]] = None,
+        truncated: Optional[npt.NDArray[np.bool_]] = None,
     ) -> None:
-        """Steps every environment with its table index; a bad index changes nothing."""
+        """Steps every environment with its table index into the five arrays given, or into
+        ``buffers`` when none is; a bad index changes nothing."""
+    @property
+    def buffers(
+        self,
+    ) -> Tuple[
+        npt.NDArray[np.float32],
+        npt.NDArray[np.int8],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.bool_],
+    ]:
+        """The env's own ``(obs, masks, rewards, terminated, truncated)`` arrays, shaped
+        ``(N, OBS_LEN)``, ``(N, num_actions)``, ``(N, reward_width)``, ``(N,)``, ``(N,)``: the
+        same arrays every time, rewritten by each ``reset`` or ``step`` given no arrays (copy
+        what you keep)."""
     def episode_seeds(self) -> List[int]: ...
     @property
     def num_envs(self) -> int: ...

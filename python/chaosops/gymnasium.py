@@ -28,7 +28,7 @@ a dict role -> name; policies: ``oracle``, ``heuristic``, ``random``, ``noop``; 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import gymnasium
 import numpy as np
@@ -50,17 +50,10 @@ def _seed_from(rng: np.random.Generator) -> int:
 
 
 class _Buffers:
-    """The arrays the engine writes into; reused every step."""
+    """The native env's own arrays (``VecEnv.buffers``), rewritten by every reset and step."""
 
-    def __init__(self, num_envs: int, num_actions: int, reward_width: int) -> None:
-        self.obs = np.zeros((num_envs, _native.OBS_LEN), dtype=np.float32)
-        self.masks = np.zeros((num_envs, num_actions), dtype=np.int8)
-        self.rewards = np.zeros((num_envs, reward_width), dtype=np.float64)
-        self.terminated = np.zeros(num_envs, dtype=bool)
-        self.truncated = np.zeros(num_envs, dtype=bool)
-
-    def args(self) -> Tuple[np.ndarray, ...]:
-        return (self.obs, self.masks, self.rewards, self.terminated, self.truncated)
+    def __init__(self, vec: _native.VecEnv) -> None:
+        self.obs, self.masks, self.rewards, self.terminated, self.truncated = vec.buffers
 
 
 class SeatEnv(gymnasium.Env):
@@ -82,7 +75,7 @@ class SeatEnv(gymnasium.Env):
             )
         self.render_mode = None
         self._vec = _native.VecEnv(1, seat=seat, others=others, **env_config(**config))
-        self._buf = _Buffers(1, self._vec.num_actions, 1)
+        self._buf = _Buffers(self._vec)
         self.observation_space = spaces.Box(low=-1.0, high=1.0, shape=(_native.OBS_LEN,), dtype=np.float32)
         self.action_space = spaces.Discrete(self._vec.num_actions)
         self.seat = seat
@@ -94,7 +87,7 @@ class SeatEnv(gymnasium.Env):
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
         super().reset(seed=seed)
         episode_seed = seed if seed is not None else _seed_from(self.np_random)
-        self._vec.reset(episode_seed, *self._buf.args())
+        self._vec.reset(episode_seed)
         self._done = False
         return self._buf.obs[0].copy(), self._info()
 
@@ -107,7 +100,7 @@ class SeatEnv(gymnasium.Env):
             index = int(action)
         except (TypeError, ValueError):
             raise InvalidActionError(f"action {action!r} is not a table index") from None
-        self._vec.step(np.array([index], dtype=np.int64), *self._buf.args())
+        self._vec.step(np.array([index], dtype=np.int64))
         terminated = bool(self._buf.terminated[0])
         truncated = bool(self._buf.truncated[0])
         self._done = terminated or truncated
@@ -142,7 +135,7 @@ class SeatVectorEnv(VectorEnv):
         self.num_envs = num_envs
         self.copy = copy
         self.seat = seat
-        self._buf = _Buffers(num_envs, self._vec.num_actions, 1)
+        self._buf = _Buffers(self._vec)
         self._rewards = self._buf.rewards[:, 0]
         self.single_observation_space = spaces.Box(low=-1.0, high=1.0, shape=(_native.OBS_LEN,), dtype=np.float32)
         self.single_action_space = spaces.Discrete(self._vec.num_actions)
@@ -168,12 +161,12 @@ class SeatVectorEnv(VectorEnv):
                 )
         super().reset(seed=first)
         base_seed = first if first is not None else _seed_from(self.np_random)
-        self._vec.reset(base_seed, *self._buf.args())
+        self._vec.reset(base_seed)
         return self._out(self._buf.obs), self._infos_out()
 
     def step(self, actions: Any):
         actions = np.ascontiguousarray(actions, dtype=np.int64).reshape(-1)
-        self._vec.step(actions, *self._buf.args())
+        self._vec.step(actions)
         return (
             self._out(self._buf.obs),
             self._out(self._rewards),

@@ -138,3 +138,48 @@ def test_native_turn_mode_vector():
         v.step(np.zeros(n, dtype=np.int32), *bufs)
     with pytest.raises(errors.InvalidArgumentError, match="buffer masks holds"):
         v.step(np.zeros(n, dtype=np.int64), bufs[0], np.zeros((n, 3), np.int8), *bufs[2:])
+
+
+@pytest.mark.parametrize("seat", [None, "oversight"])
+def test_the_envs_own_buffers_equal_arrays_passed_in(seat):
+    # Two identical vector envs, one writing into its own arrays (VecEnv.buffers), one into
+    # arrays the caller passes: every output equals, step after step, across auto-resets.
+    n = 6
+    own = chaosops.VecEnv(n, seat=seat, others="heuristic", max_steps=9)
+    passed = chaosops.VecEnv(n, seat=seat, others="heuristic", max_steps=9)
+    bufs = vec_buffers(n, passed.reward_width)
+    own.reset(11)
+    passed.reset(11, *bufs)
+    arrays = own.buffers
+    assert all(a is b for a, b in zip(arrays, own.buffers))
+    assert [a.shape for a in arrays] == [b.shape for b in bufs]
+    assert [a.dtype for a in arrays] == [b.dtype for b in bufs]
+    rng = np.random.default_rng(3)
+    resets = 0
+    for _ in range(40):
+        for a, b in zip(arrays, bufs):
+            np.testing.assert_array_equal(a, b)
+        actions = rng.integers(0, chaosops.num_actions, size=n, dtype=np.int64)
+        own.step(actions)
+        passed.step(actions, *bufs)
+        resets += int(arrays[3].sum() + arrays[4].sum())
+    assert resets > 0
+    assert own.episode_seeds() == passed.episode_seeds()
+
+
+def test_the_envs_own_buffers_refuse_half_given_arrays_and_a_read_only_one():
+    n = 2
+    v = chaosops.VecEnv(n)
+    bufs = vec_buffers(n, 4)
+    with pytest.raises(errors.InvalidArgumentError, match="all five output arrays or none.*missing: rewards, terminated, truncated"):
+        v.reset(0, bufs[0], bufs[1])
+    v.reset(0)
+    before = [a.copy() for a in v.buffers]
+    v.buffers[0].flags.writeable = False
+    with pytest.raises(errors.InvalidArgumentError, match="own obs array .* writeable, C-contiguous array of 398 values"):
+        v.step(np.zeros(n, dtype=np.int64))
+    # Refused before any environment moved: the other arrays are as they were.
+    for a, b in zip(v.buffers[1:], before[1:]):
+        np.testing.assert_array_equal(a, b)
+    v.buffers[0].flags.writeable = True
+    v.step(np.zeros(n, dtype=np.int64))

@@ -1,14 +1,18 @@
-//! `chaosops.VecEnv`: N environments stepped in one call into NumPy arrays the caller owns,
-//! with the GIL released while Rust works.
+//! `chaosops.VecEnv`: N environments stepped in one call into NumPy arrays (the env's own,
+//! or arrays the caller passes), with the GIL released while Rust works.
 
 use std::sync::Mutex;
 
 use chaosops_model::Role;
-use chaosops_rl::{VecBuffers, VecEnv, VecMode};
+use chaosops_rl::{VecBuffers, VecEnv, VecMode, OBS_LEN};
 use chaosops_roles::PolicyKind;
-use numpy::{PyReadonlyArray1, PyReadwriteArray1, PyReadwriteArray2};
+use numpy::ndarray::Dimension;
+use numpy::{
+    Element, PyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadwriteArray1,
+    PyReadwriteArray2, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyString, PyTuple};
 
 use crate::convert;
 use crate::errors::{self, raise, Kind};
@@ -22,6 +26,99 @@ const MAX_THREADS: usize = 256;
 #[pyclass(module = "chaosops._native", name = "VecEnv")]
 pub(crate) struct PyVecEnv {
     inner: Mutex<VecEnv>,
+    own: Own,
+    /// Environments, actions, rewards per environment (fixed at construction).
+    dims: (usize, usize, usize),
+}
+
+/// The output arrays the env owns (`VecEnv.buffers`), written when a call passes none.
+///
+/// They are written through raw slices rather than rust-numpy's tracked borrows, which cost
+/// about 45 ns per array and call (half of a 64-environment step's Python overhead). That is
+/// sound for the env's own arrays: they are created here and no Rust code borrows them
+/// otherwise; every call checks their size, layout and flags under the GIL and makes the
+/// slices only on the env's lock, which serialises the calls that write them. As with any
+/// NumPy array a native call writes with the GIL released, another Python thread reading them
+/// during that call sees values in flux.
+struct Own {
+    obs: Py<PyArray2<f32>>,
+    masks: Py<PyArray2<i8>>,
+    rewards: Py<PyArray2<f64>>,
+    terminated: Py<PyArray1<bool>>,
+    truncated: Py<PyArray1<bool>>,
+}
+
+impl Own {
+    fn new(py: Python<'_>, n: usize, n_actions: usize, width: usize) -> Self {
+        Own {
+            obs: PyArray2::zeros(py, [n, OBS_LEN], false).unbind(),
+            masks: PyArray2::zeros(py, [n, n_actions], false).unbind(),
+            rewards: PyArray2::zeros(py, [n, width], false).unbind(),
+            terminated: PyArray1::zeros(py, n, false).unbind(),
+            truncated: PyArray1::zeros(py, n, false).unbind(),
+        }
+    }
+}
+
+/// Where one of the env's own arrays holds its `len` values, or an error naming it when it
+/// was resized, made non-contiguous or made read-only since.
+fn own_ptr<T: Element, D: Dimension>(
+    array: &Bound<'_, PyArray<T, D>>,
+    name: &str,
+    len: usize,
+) -> PyResult<Raw<T>> {
+    // SAFETY: reading the flags of a live array object (the GIL is held).
+    let flags =
+        unsafe { (*numpy::npyffi::objects::_PyArray_GET_ITEM_DATA(array.as_array_ptr())).flags };
+    let writeable = flags & numpy::npyffi::flags::NPY_ARRAY_WRITEABLE != 0;
+    let aligned = flags & numpy::npyffi::flags::NPY_ARRAY_ALIGNED != 0;
+    if array.len() != len || !array.is_c_contiguous() || !writeable || !aligned {
+        return Err(raise(
+            Kind::InvalidArgument,
+            format!(
+                "the env's own {name} array (VecEnv.buffers) must stay a writeable, \
+                 C-contiguous array of {len} values; pass arrays of your own instead"
+            ),
+        ));
+    }
+    Ok(Raw(array.data(), len))
+}
+
+/// The data pointer and length of one of the env's own arrays.
+struct Raw<T>(*mut T, usize);
+
+/// The env's own five arrays, checked under the GIL, to be written on the env's lock.
+struct OwnRaw {
+    obs: Raw<f32>,
+    masks: Raw<i8>,
+    rewards: Raw<f64>,
+    terminated: Raw<bool>,
+    truncated: Raw<bool>,
+}
+
+// SAFETY: the pointers address arrays `Own` keeps alive for the whole call; they are turned
+// into slices only on the env's lock (see `Own`).
+unsafe impl Send for OwnRaw {}
+
+impl OwnRaw {
+    /// The arrays as buffers.
+    ///
+    /// # Safety
+    /// The env's lock must be held for the buffers' whole use, and the arrays alive.
+    unsafe fn buffers(&mut self) -> VecBuffers<'_> {
+        fn slice<T>(r: &mut Raw<T>) -> &mut [T] {
+            // SAFETY: a checked, aligned, contiguous, writeable array of `r.1` values that no
+            // other reference addresses while the lock is held (the caller's contract).
+            unsafe { std::slice::from_raw_parts_mut(r.0, r.1) }
+        }
+        VecBuffers {
+            obs: slice(&mut self.obs),
+            masks: slice(&mut self.masks),
+            rewards: slice(&mut self.rewards),
+            terminated: slice(&mut self.terminated),
+            truncated: slice(&mut self.truncated),
+        }
+    }
 }
 
 fn policy_kind(name: &str) -> PyResult<PolicyKind> {
@@ -109,6 +206,84 @@ impl PyVecEnv {
         py.detach(|| f(&mut self.lock(), buffers))
             .map_err(errors::rl)
     }
+
+    /// Runs `f` like [`PyVecEnv::run`], on the env's own arrays.
+    fn run_own(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut VecEnv, VecBuffers<'_>) -> Result<(), chaosops_rl::RlError> + Send,
+    ) -> PyResult<()> {
+        let (own, (n, n_actions, width)) = (&self.own, self.dims);
+        let mut raw = OwnRaw {
+            obs: own_ptr(own.obs.bind(py), "obs", n * OBS_LEN)?,
+            masks: own_ptr(own.masks.bind(py), "masks", n * n_actions)?,
+            rewards: own_ptr(own.rewards.bind(py), "rewards", n * width)?,
+            terminated: own_ptr(own.terminated.bind(py), "terminated", n)?,
+            truncated: own_ptr(own.truncated.bind(py), "truncated", n)?,
+        };
+        py.detach(|| {
+            let mut env = self.lock();
+            // SAFETY: the lock is held until the buffers are gone; `self.own` keeps the arrays.
+            let buffers = unsafe { raw.buffers() };
+            f(&mut env, buffers)
+        })
+        .map_err(errors::rl)
+    }
+
+    /// Runs `f` on the caller's five arrays, or on the env's own when none is given.
+    fn run_either(
+        &self,
+        py: Python<'_>,
+        arrays: Option<Arrays<'_, '_>>,
+        f: impl FnOnce(&mut VecEnv, VecBuffers<'_>) -> Result<(), chaosops_rl::RlError> + Send,
+    ) -> PyResult<()> {
+        match arrays {
+            Some(arrays) => self.run(py, arrays, f),
+            None => self.run_own(py, f),
+        }
+    }
+}
+
+/// The caller's arrays, as keyword or positional arguments: all five, or none.
+type OptArrays<'py> = (
+    Option<PyReadwriteArray2<'py, f32>>,
+    Option<PyReadwriteArray2<'py, i8>>,
+    Option<PyReadwriteArray2<'py, f64>>,
+    Option<PyReadwriteArray1<'py, bool>>,
+    Option<PyReadwriteArray1<'py, bool>>,
+);
+
+/// Runs `go` with all five arrays, or with none; an error naming the missing ones otherwise.
+fn with_arrays<'py, R>(
+    arrays: OptArrays<'py>,
+    go: impl FnOnce(Option<Arrays<'_, 'py>>) -> PyResult<R>,
+) -> PyResult<R> {
+    match arrays {
+        (None, None, None, None, None) => go(None),
+        (Some(mut o), Some(mut m), Some(mut r), Some(mut te), Some(mut tr)) => {
+            go(Some((&mut o, &mut m, &mut r, &mut te, &mut tr)))
+        }
+        (o, m, r, te, tr) => {
+            let missing: Vec<&str> = [
+                ("obs", o.is_none()),
+                ("masks", m.is_none()),
+                ("rewards", r.is_none()),
+                ("terminated", te.is_none()),
+                ("truncated", tr.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(name, none)| none.then_some(name))
+            .collect();
+            Err(raise(
+                Kind::InvalidArgument,
+                format!(
+                    "pass all five output arrays or none (then the env's own, \
+                     VecEnv.buffers); missing: {}",
+                    missing.join(", ")
+                ),
+            ))
+        }
+    }
 }
 
 #[pymethods]
@@ -117,6 +292,7 @@ impl PyVecEnv {
     #[pyo3(signature = (num_envs, *, seat=None, others=None, threads=None, failure_types=None, tiers=None, max_steps=None, reward="reference", variation="none", split="all"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         num_envs: &Bound<'_, PyAny>,
         seat: Option<&str>,
         others: Option<&Bound<'_, PyAny>>,
@@ -137,45 +313,47 @@ impl PyVecEnv {
         let mode = seat_mode(seat, others)?;
         let inner =
             VecEnv::new(source, crate::table()?, mode, num_envs, threads).map_err(errors::rl)?;
+        let own = Own::new(py, num_envs, inner.table().len(), mode.reward_width());
         Ok(PyVecEnv {
+            dims: (num_envs, inner.table().len(), mode.reward_width()),
             inner: Mutex::new(inner),
+            own,
         })
     }
 
-    /// Resets every environment (environment `i` plays seed `seed + i`) into the buffers.
+    /// Resets every environment (environment `i` plays seed `seed + i`) into the five arrays
+    /// given, or into the env's own (`buffers`) when none is.
+    #[pyo3(signature = (seed, obs=None, masks=None, rewards=None, terminated=None, truncated=None))]
     #[allow(clippy::too_many_arguments)]
     fn reset<'py>(
         &self,
         py: Python<'py>,
         seed: &Bound<'py, PyAny>,
-        mut obs: PyReadwriteArray2<'py, f32>,
-        mut masks: PyReadwriteArray2<'py, i8>,
-        mut rewards: PyReadwriteArray2<'py, f64>,
-        mut terminated: PyReadwriteArray1<'py, bool>,
-        mut truncated: PyReadwriteArray1<'py, bool>,
+        obs: Option<PyReadwriteArray2<'py, f32>>,
+        masks: Option<PyReadwriteArray2<'py, i8>>,
+        rewards: Option<PyReadwriteArray2<'py, f64>>,
+        terminated: Option<PyReadwriteArray1<'py, bool>>,
+        truncated: Option<PyReadwriteArray1<'py, bool>>,
     ) -> PyResult<()> {
         let seed = convert::seed(Some(seed))?.unwrap_or(0);
-        let arrays = (
-            &mut obs,
-            &mut masks,
-            &mut rewards,
-            &mut terminated,
-            &mut truncated,
-        );
-        self.run(py, arrays, |env, buffers| env.reset(seed, buffers))
+        with_arrays((obs, masks, rewards, terminated, truncated), |arrays| {
+            self.run_either(py, arrays, |env, buffers| env.reset(seed, buffers))
+        })
     }
 
-    /// Steps every environment with its action (int64 table indices) into the buffers.
+    /// Steps every environment with its action (int64 table indices) into the five arrays
+    /// given, or into the env's own (`buffers`) when none is.
+    #[pyo3(signature = (actions, obs=None, masks=None, rewards=None, terminated=None, truncated=None))]
     #[allow(clippy::too_many_arguments)]
     fn step<'py>(
         &self,
         py: Python<'py>,
         actions: PyReadonlyArray1<'py, i64>,
-        mut obs: PyReadwriteArray2<'py, f32>,
-        mut masks: PyReadwriteArray2<'py, i8>,
-        mut rewards: PyReadwriteArray2<'py, f64>,
-        mut terminated: PyReadwriteArray1<'py, bool>,
-        mut truncated: PyReadwriteArray1<'py, bool>,
+        obs: Option<PyReadwriteArray2<'py, f32>>,
+        masks: Option<PyReadwriteArray2<'py, i8>>,
+        rewards: Option<PyReadwriteArray2<'py, f64>>,
+        terminated: Option<PyReadwriteArray1<'py, bool>>,
+        truncated: Option<PyReadwriteArray1<'py, bool>>,
     ) -> PyResult<()> {
         let actions = actions.as_slice().map_err(|_| {
             raise(
@@ -186,14 +364,26 @@ impl PyVecEnv {
                 ),
             )
         })?;
-        let arrays = (
-            &mut obs,
-            &mut masks,
-            &mut rewards,
-            &mut terminated,
-            &mut truncated,
-        );
-        self.run(py, arrays, |env, buffers| env.step(actions, buffers))
+        with_arrays((obs, masks, rewards, terminated, truncated), |arrays| {
+            self.run_either(py, arrays, |env, buffers| env.step(actions, buffers))
+        })
+    }
+
+    /// The env's own output arrays, `(obs, masks, rewards, terminated, truncated)`: the same
+    /// five arrays every time, rewritten by each `reset` or `step` called without arrays.
+    #[getter]
+    fn buffers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let own = &self.own;
+        PyTuple::new(
+            py,
+            [
+                own.obs.bind(py).as_any(),
+                own.masks.bind(py).as_any(),
+                own.rewards.bind(py).as_any(),
+                own.terminated.bind(py).as_any(),
+                own.truncated.bind(py).as_any(),
+            ],
+        )
     }
 
     /// The seed of the episode each environment plays.
