@@ -185,15 +185,36 @@ const MEMO_MAX_LINES: usize = 4096;
 /// Most text bytes a memo keeps before it starts over.
 const MEMO_MAX_BYTES: usize = 1 << 18;
 
+/// Slots of the memo's address table (a power of two).
+const MEMO_SLOTS: usize = 1024;
+
 /// The token buckets of lines already seen, so each distinct line is tokenized once per
-/// environment rather than once per role and episode. Exact: a hit compares the line's
-/// bytes. Bounded: past [`MEMO_MAX_LINES`] lines or [`MEMO_MAX_BYTES`] bytes it starts over.
-#[derive(Clone, Debug, Default)]
+/// thread rather than once per role and episode. Exact: a hit compares the line's bytes.
+/// Bounded: past [`MEMO_MAX_LINES`] lines or [`MEMO_MAX_BYTES`] bytes it starts over.
+///
+/// A line is looked up first by its address (a direct-mapped table: the engine's fixed lines
+/// live at fixed addresses, so most lookups end there without hashing the text), then by a
+/// hash of its text.
+#[derive(Clone, Debug)]
 pub(crate) struct TokenMemo {
+    /// Address-keyed slots: (address, length, entry + 1); 0 marks an empty slot.
+    by_address: Box<[(usize, u32, u32); MEMO_SLOTS]>,
     index: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<PassThrough>>,
     entries: Vec<MemoEntry>,
     text: Vec<u8>,
     tokens: Vec<u8>,
+}
+
+impl Default for TokenMemo {
+    fn default() -> Self {
+        TokenMemo {
+            by_address: Box::new([(0, 0, 0); MEMO_SLOTS]),
+            index: Default::default(),
+            entries: Vec::new(),
+            text: Vec::new(),
+            tokens: Vec::new(),
+        }
+    }
 }
 
 impl TokenMemo {
@@ -204,20 +225,40 @@ impl TokenMemo {
         self.buckets(line, |b| bag[usize::from(b) & mask] += 1.0);
     }
 
+    /// The memo entry `i` if it holds exactly `bytes`.
+    #[inline]
+    fn entry_of(&self, i: u32, bytes: &[u8]) -> Option<MemoEntry> {
+        let e = *self.entries.get(i as usize)?;
+        let (ts, tl) = (e.text.0 as usize, e.text.1 as usize);
+        (self.text[ts..ts + tl] == *bytes).then_some(e)
+    }
+
     /// Calls `f` with the evidence bucket of each token of `line`, as [`token_buckets`] does.
     fn buckets(&mut self, line: &str, mut f: impl FnMut(u8)) {
         let bytes = line.as_bytes();
-        let h = line_hash(bytes);
-        if let Some(&i) = self.index.get(&h) {
-            let e = self.entries[i as usize];
-            let (ts, tl) = (e.text.0 as usize, e.text.1 as usize);
-            if &self.text[ts..ts + tl] == bytes {
-                let (ks, kl) = (e.tokens.0 as usize, e.tokens.1 as usize);
-                for b in &self.tokens[ks..ks + kl] {
-                    f(*b);
-                }
-                return;
+        let address = bytes.as_ptr() as usize;
+        let slot = (address >> 3 ^ address >> 13) & (MEMO_SLOTS - 1);
+        let (a, l, e) = self.by_address[slot];
+        let found = if e != 0 && a == address && l as usize == bytes.len() {
+            self.entry_of(e - 1, bytes)
+        } else {
+            None
+        };
+        let found = found.or_else(|| {
+            let i = *self.index.get(&line_hash(bytes))?;
+            let e = self.entry_of(i, bytes)?;
+            self.by_address[slot] = (address, bytes.len() as u32, i + 1);
+            Some(e)
+        });
+        if let Some(e) = found {
+            let (ks, kl) = (e.tokens.0 as usize, e.tokens.1 as usize);
+            for b in &self.tokens[ks..ks + kl] {
+                f(*b);
             }
+            return;
+        }
+        let h = line_hash(bytes);
+        if self.index.contains_key(&h) {
             // A different line with the same hash: count it without memoising.
             token_buckets(line, f);
             return;
@@ -227,6 +268,7 @@ impl TokenMemo {
             self.entries.clear();
             self.text.clear();
             self.tokens.clear();
+            self.by_address.fill((0, 0, 0));
         }
         let start = self.tokens.len();
         token_buckets(line, |b| {
@@ -240,6 +282,7 @@ impl TokenMemo {
         let text_start = self.text.len();
         self.text.extend_from_slice(bytes);
         self.index.insert(h, self.entries.len() as u32);
+        self.by_address[slot] = (address, bytes.len() as u32, self.entries.len() as u32 + 1);
         self.entries.push(MemoEntry {
             text: (text_start as u32, bytes.len() as u32),
             tokens: (start as u32, (self.tokens.len() - start) as u32),
