@@ -106,9 +106,7 @@ impl TurnEnv {
     pub fn reset_to(&mut self, scenario: &Scenario) -> Result<(), RlError> {
         let registry = self.source.registry();
         match &mut self.env {
-            Some(env) => {
-                env.reset(scenario, None)?;
-            }
+            Some(env) => env.reset_only(scenario, None)?,
             None => {
                 self.env = Some(Environment::new(
                     registry,

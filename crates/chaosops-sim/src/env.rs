@@ -62,11 +62,22 @@ impl Environment {
         scenario: &Scenario,
         episode_id: Option<Uuid>,
     ) -> Result<Observation<'_>, SimError> {
+        self.reset_only(scenario, episode_id)?;
+        Ok(self.observation())
+    }
+
+    /// Starts a new episode in place like [`Environment::reset`], without building the first
+    /// observation (for callers that encode their own). On error nothing changes.
+    pub fn reset_only(
+        &mut self,
+        scenario: &Scenario,
+        episode_id: Option<Uuid>,
+    ) -> Result<(), SimError> {
         self.sim.reset_in_place(scenario, episode_id)?;
         self.turn = 0;
         self.paid = BonusesPaid::default();
         self.last = None;
-        Ok(self.observation())
+        Ok(())
     }
 
     /// The role whose turn it is.
