@@ -56,13 +56,19 @@ def vector(mode: Dict, n: int, steps: int, random_actions: bool, threads: int = 
     table = rng.integers(0, chaosops.num_actions, size=(64, n)) if random_actions else np.zeros((64, n), np.int64)
     rows = [np.ascontiguousarray(r, dtype=np.int64) for r in table]
 
+    def run_own() -> int:
+        step = v.step
+        for k in range(steps):
+            step(rows[k & 63])
+        return steps * n
+
     def run() -> int:
         step = v.step
         for k in range(steps):
             step(rows[k & 63], *bufs)
         return steps * n
 
-    return run
+    return run_own if own else run
 
 
 def gym_vector(n: int, steps: int) -> Callable[[], int]:
