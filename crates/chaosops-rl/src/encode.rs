@@ -836,6 +836,15 @@ mod tests {
             "config v22.1 pushed by deploy_bot",
             "",
         ];
+        // New text at the address and length of a line seen before (a freed line's memory
+        // reused): found by address, refused by the text comparison, counted as itself.
+        let mut reused = String::from("alpha beta gamma");
+        for text in ["alpha beta gamma", "delta omega zeta"] {
+            reused.replace_range(.., text);
+            let mut bag = [0.0f32; EVIDENCE_BUCKETS];
+            memo.add(&reused, &mut bag);
+            assert_eq!(bag, reference(text), "{text:?}");
+        }
         for _ in 0..3 {
             for line in lines {
                 let mut bag = [0.0f32; EVIDENCE_BUCKETS];
