@@ -7,8 +7,8 @@ use std::sync::Arc;
 use chaosops_benches::registry;
 use chaosops_model::Role;
 use chaosops_rl::{
-    encode_observation, ActionTable, EnvConfig, ScenarioSource, TurnEnv, VecBuffers, VecEnv,
-    VecMode, OBS_LEN,
+    encode_observation, ActionTable, EnvConfig, ScenarioSource, TurnEnv, VecEnv, VecMode,
+    VecOutputs, OBS_LEN,
 };
 use chaosops_roles::PolicyKind;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -133,27 +133,12 @@ fn vector(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     for (name, mode) in modes {
         let mut v = VecEnv::new(source.clone(), table.clone(), mode, n, 1).expect("vec");
-        let mut obs = vec![0.0f32; n * OBS_LEN];
-        let mut masks = vec![0i8; n * table.len()];
-        let mut rewards = vec![0.0f64; n * mode.reward_width()];
-        let mut terminated = vec![false; n];
-        let mut truncated = vec![false; n];
-        macro_rules! bufs {
-            () => {
-                VecBuffers {
-                    obs: &mut obs,
-                    masks: &mut masks,
-                    rewards: &mut rewards,
-                    terminated: &mut terminated,
-                    truncated: &mut truncated,
-                }
-            };
-        }
-        v.reset(0, bufs!()).expect("reset");
+        let mut out = VecOutputs::for_env(&v);
+        v.reset(0, out.buffers()).expect("reset");
         // noop for everyone: long episodes, the steady-state cost of a step.
         let actions = vec![0i64; n];
         g.bench_function(name, |b| {
-            b.iter(|| v.step(black_box(&actions), bufs!()).expect("step"))
+            b.iter(|| v.step(black_box(&actions), out.buffers()).expect("step"))
         });
     }
     g.finish();

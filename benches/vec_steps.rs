@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chaosops_benches::registry;
-use chaosops_rl::{ActionTable, EnvConfig, ScenarioSource, VecBuffers, VecEnv, VecMode, OBS_LEN};
+use chaosops_rl::{ActionTable, EnvConfig, ScenarioSource, VecEnv, VecMode, VecOutputs};
 
 fn flag(args: &[String], name: &str, default: usize) -> usize {
     match args.iter().position(|a| a == name) {
@@ -42,32 +42,16 @@ fn main() {
     };
     let source = Arc::new(ScenarioSource::new(registry(), &config).expect("config"));
     let table = Arc::new(ActionTable::new(registry()));
-    let mode = VecMode::Turn;
-    let mut env = VecEnv::new(source, Arc::clone(&table), mode, n, 1).expect("vector env");
-    let mut obs = vec![0.0f32; n * OBS_LEN];
-    let mut masks = vec![0i8; n * table.len()];
-    let mut rewards = vec![0.0f64; n * mode.reward_width()];
-    let mut terminated = vec![false; n];
-    let mut truncated = vec![false; n];
-    macro_rules! buffers {
-        () => {
-            VecBuffers {
-                obs: &mut obs,
-                masks: &mut masks,
-                rewards: &mut rewards,
-                terminated: &mut terminated,
-                truncated: &mut truncated,
-            }
-        };
-    }
-    env.reset(0, buffers!()).expect("reset");
+    let mut env = VecEnv::new(source, table, VecMode::Turn, n, 1).expect("vector env");
+    let mut out = VecOutputs::for_env(&env);
+    env.reset(0, out.buffers()).expect("reset");
     let actions = vec![0i64; n];
     let start = Instant::now();
     for _ in 0..steps {
-        env.step(&actions, buffers!()).expect("step");
+        env.step(&actions, out.buffers()).expect("step");
     }
     let elapsed = start.elapsed();
-    let checksum: f64 = obs.iter().map(|v| f64::from(*v)).sum();
+    let checksum: f64 = out.obs.iter().map(|v| f64::from(*v)).sum();
     println!(
         "{} env steps ({n} envs x {steps}), {:.1} ns per env step, observation checksum {checksum}",
         n * steps,

@@ -27,7 +27,8 @@ const MAX_THREADS: usize = 256;
 pub(crate) struct PyVecEnv {
     inner: Mutex<VecEnv>,
     own: Own,
-    /// Environments, actions, rewards per environment (fixed at construction).
+    /// Environments, actions, rewards per environment: fixed at construction, and kept here
+    /// so a call checks the own arrays without taking the lock with the GIL held.
     dims: (usize, usize, usize),
 }
 
@@ -49,7 +50,7 @@ struct Own {
 }
 
 impl Own {
-    fn new(py: Python<'_>, n: usize, n_actions: usize, width: usize) -> Self {
+    fn new(py: Python<'_>, (n, n_actions, width): (usize, usize, usize)) -> Self {
         Own {
             obs: PyArray2::zeros(py, [n, OBS_LEN], false).unbind(),
             masks: PyArray2::zeros(py, [n, n_actions], false).unbind(),
@@ -313,11 +314,11 @@ impl PyVecEnv {
         let mode = seat_mode(seat, others)?;
         let inner =
             VecEnv::new(source, crate::table()?, mode, num_envs, threads).map_err(errors::rl)?;
-        let own = Own::new(py, num_envs, inner.table().len(), mode.reward_width());
+        let dims = (num_envs, inner.table().len(), mode.reward_width());
         Ok(PyVecEnv {
-            dims: (num_envs, inner.table().len(), mode.reward_width()),
+            own: Own::new(py, dims),
+            dims,
             inner: Mutex::new(inner),
-            own,
         })
     }
 

@@ -297,13 +297,9 @@ fn finish_bag(bag: &mut [f32]) {
 }
 
 /// Writes the text features (the evidence and chat bags) of `observation` into `out`,
-/// which holds [`EVIDENCE_BUCKETS`] + [`CHAT_BUCKETS`] values; `add` adds one line's tokens
-/// to a bag.
-fn encode_text(
-    observation: &Observation<'_>,
-    out: &mut [f32],
-    mut add: impl FnMut(&str, &mut [f32]),
-) {
+/// which holds [`EVIDENCE_BUCKETS`] + [`CHAT_BUCKETS`] values, tokenising every line.
+fn encode_text(observation: &Observation<'_>, out: &mut [f32]) {
+    let add = add_tokens;
     out.fill(0.0);
     let (evidence, chat) = out.split_at_mut(EVIDENCE_BUCKETS);
     let view = &observation.view;
@@ -484,7 +480,7 @@ fn encode_lists(view: &chaosops_model::RoleView<'_>, out: &mut [f32]) {
 pub fn encode_observation(observation: &Observation<'_>, max_steps: u32, out: &mut [f32]) {
     let out: &mut [f32; OBS_LEN] = out.try_into().expect("observation buffer length");
     let mut block = [0.0f32; BLOCK_LEN];
-    fill_block(observation, &mut block, add_tokens);
+    fill_block(observation, &mut block);
     encode_turn(observation, max_steps, out);
     write_block(&block, out);
 }
@@ -494,15 +490,11 @@ pub fn encode_observation(observation: &Observation<'_>, max_steps: u32, out: &m
 const BLOCK_LEN: usize = FLEET.start + FLEET.len - ALERTS.start + CHAT_TOKENS.len;
 const MAIN_LEN: usize = FLEET.start + FLEET.len - ALERTS.start;
 
-fn fill_block(
-    observation: &Observation<'_>,
-    block: &mut [f32; BLOCK_LEN],
-    add: impl FnMut(&str, &mut [f32]),
-) {
+fn fill_block(observation: &Observation<'_>, block: &mut [f32; BLOCK_LEN]) {
     let (main, chat) = block.split_at_mut(MAIN_LEN);
     encode_lists(&observation.view, main);
     let mut bags = [0.0f32; TEXT_LEN];
-    encode_text(observation, &mut bags, add);
+    encode_text(observation, &mut bags);
     main[EVIDENCE.start - ALERTS.start..EVIDENCE.start - ALERTS.start + EVIDENCE.len]
         .copy_from_slice(&bags[..EVIDENCE_BUCKETS]);
     chat.copy_from_slice(&bags[EVIDENCE_BUCKETS..]);

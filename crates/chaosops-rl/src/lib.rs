@@ -51,7 +51,7 @@ pub use table::{
     ActionTable, COMMUNICATE_MESSAGE, COMMUNICATE_RECIPIENTS, IDENTIFY, NOOP, SCALE_REPLICAS,
 };
 pub use turn::{TurnEnv, TurnOutcome};
-pub use vector::{VecBuffers, VecEnv, VecMode};
+pub use vector::{VecBuffers, VecEnv, VecMode, VecOutputs};
 
 #[cfg(test)]
 mod tests;

@@ -439,35 +439,6 @@ fn a_seat_redraws_episodes_that_end_before_its_turn() {
     assert_eq!(a, b);
 }
 
-struct Outputs {
-    obs: Vec<f32>,
-    masks: Vec<i8>,
-    rewards: Vec<f64>,
-    terminated: Vec<bool>,
-    truncated: Vec<bool>,
-}
-
-impl Outputs {
-    fn new(n: usize, actions: usize, width: usize) -> Self {
-        Outputs {
-            obs: vec![0.0; n * OBS_LEN],
-            masks: vec![0; n * actions],
-            rewards: vec![0.0; n * width],
-            terminated: vec![false; n],
-            truncated: vec![false; n],
-        }
-    }
-    fn buffers(&mut self) -> VecBuffers<'_> {
-        VecBuffers {
-            obs: &mut self.obs,
-            masks: &mut self.masks,
-            rewards: &mut self.rewards,
-            terminated: &mut self.terminated,
-            truncated: &mut self.truncated,
-        }
-    }
-}
-
 /// Runs a vector env for `steps` with pseudo-random legal actions; returns a digest of every output.
 fn run_vector(mode: VecMode, threads: usize, steps: u64) -> Vec<u64> {
     run_vector_of(EnvConfig::default(), mode, threads, steps)
@@ -478,7 +449,7 @@ fn run_vector_of(config: EnvConfig, mode: VecMode, threads: usize, steps: u64) -
     let t = table();
     let n = 37;
     let mut v = VecEnv::new(source(config), t.clone(), mode, n, threads).unwrap();
-    let mut out = Outputs::new(n, t.len(), mode.reward_width());
+    let mut out = VecOutputs::new(n, t.len(), mode.reward_width());
     v.reset(1000, out.buffers()).unwrap();
     let mut digest = Vec::new();
     let mut actions = vec![0i64; n];
@@ -531,7 +502,7 @@ fn the_vector_matches_single_environments_and_auto_resets() {
     let n = 3;
     let src = source(EnvConfig::default());
     let mut v = VecEnv::new(src.clone(), t.clone(), VecMode::Turn, n, 1).unwrap();
-    let mut out = Outputs::new(n, t.len(), 4);
+    let mut out = VecOutputs::new(n, t.len(), 4);
     v.reset(50, out.buffers()).unwrap();
     let mut singles: Vec<TurnEnv> = (0..n)
         .map(|i| {
@@ -574,7 +545,7 @@ fn the_vector_matches_single_environments_and_auto_resets() {
 fn a_bad_action_changes_nothing() {
     let t = table();
     let mut v = VecEnv::new(source(EnvConfig::default()), t.clone(), VecMode::Turn, 2, 1).unwrap();
-    let mut out = Outputs::new(2, t.len(), 4);
+    let mut out = VecOutputs::new(2, t.len(), 4);
     let err = v.step(&[0, 0], out.buffers()).unwrap_err();
     assert_eq!(err, RlError::NotReset);
     v.reset(1, out.buffers()).unwrap();
@@ -584,7 +555,7 @@ fn a_bad_action_changes_nothing() {
     let err = v.step(&[0], out.buffers()).unwrap_err();
     assert_eq!(err.to_string(), "got 1 actions for 2 environments");
     assert_eq!(out.obs, before);
-    let mut short = Outputs::new(1, t.len(), 4);
+    let mut short = VecOutputs::new(1, t.len(), 4);
     let err = v.step(&[0, 0], short.buffers()).unwrap_err();
     assert!(
         err.to_string().starts_with("buffer observations holds"),

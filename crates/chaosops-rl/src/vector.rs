@@ -55,6 +55,52 @@ pub struct VecBuffers<'a> {
     pub truncated: &'a mut [bool],
 }
 
+/// Output buffers a Rust caller owns, sized for a vector env: the [`VecBuffers`] of every
+/// call borrow them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VecOutputs {
+    /// `N x OBS_LEN` observations.
+    pub obs: Vec<f32>,
+    /// `N x n_actions` legal-action masks.
+    pub masks: Vec<i8>,
+    /// `N x reward_width` rewards.
+    pub rewards: Vec<f64>,
+    /// `N` flags: resolved on the last step.
+    pub terminated: Vec<bool>,
+    /// `N` flags: out of steps on the last step.
+    pub truncated: Vec<bool>,
+}
+
+impl VecOutputs {
+    /// Zeroed buffers for `num_envs` environments, `n_actions` actions and `reward_width`
+    /// rewards per environment.
+    pub fn new(num_envs: usize, n_actions: usize, reward_width: usize) -> Self {
+        VecOutputs {
+            obs: vec![0.0; num_envs * OBS_LEN],
+            masks: vec![0; num_envs * n_actions],
+            rewards: vec![0.0; num_envs * reward_width],
+            terminated: vec![false; num_envs],
+            truncated: vec![false; num_envs],
+        }
+    }
+
+    /// Zeroed buffers of the sizes `env` writes.
+    pub fn for_env(env: &VecEnv) -> Self {
+        Self::new(env.num_envs(), env.table().len(), env.mode().reward_width())
+    }
+
+    /// The buffers, borrowed for one call.
+    pub fn buffers(&mut self) -> VecBuffers<'_> {
+        VecBuffers {
+            obs: &mut self.obs,
+            masks: &mut self.masks,
+            rewards: &mut self.rewards,
+            terminated: &mut self.terminated,
+            truncated: &mut self.truncated,
+        }
+    }
+}
+
 enum Inner {
     Turn(TurnEnv),
     Seat(SeatEnv),
