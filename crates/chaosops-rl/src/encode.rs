@@ -700,20 +700,16 @@ impl Encoder {
         self.parts.clear();
     }
 
-    /// Encodes `observation` into `out` ([`OBS_LEN`] values). `generation` is the total length
-    /// of the state's lists; `memo` is asked for only when a list must be counted.
-    ///
-    /// # Panics
-    /// When `out` is not [`OBS_LEN`] long.
+    /// Encodes `observation` into `out`. `generation` is the total length of the state's
+    /// lists; `memo` is asked for only when a list must be counted.
     pub(crate) fn encode(
         &mut self,
         observation: &Observation<'_>,
         generation: usize,
         max_steps: u32,
         memo: impl FnOnce(&mut dyn FnMut(&mut TokenMemo)),
-        out: &mut [f32],
+        out: &mut [f32; OBS_LEN],
     ) {
-        let out: &mut [f32; OBS_LEN] = out.try_into().expect("observation buffer length");
         if generation != self.generation {
             self.clear();
             self.generation = generation;

@@ -169,31 +169,28 @@ impl TurnEnv {
     /// Writes `role`'s numeric observation ([`crate::OBS_LEN`] values) into `out`.
     #[inline]
     pub fn encode(&mut self, role: Role, out: &mut [f32]) -> Result<(), RlError> {
-        if out.len() != crate::OBS_LEN {
-            return Err(RlError::BufferSize {
-                name: "observation",
-                got: out.len(),
-                expected: crate::OBS_LEN,
-            });
-        }
+        let got = out.len();
+        let out: &mut [f32; crate::OBS_LEN] = out.try_into().map_err(|_| RlError::BufferSize {
+            name: "observation",
+            got,
+            expected: crate::OBS_LEN,
+        })?;
         let env = self.env.as_ref().ok_or(RlError::NotReset)?;
-        let state = env.state();
-        let observation = env.observation_for(role);
-        let memo = |fill: &mut dyn FnMut(&mut TokenMemo)| {
-            MEMO.with(|memo| match memo.try_borrow_mut() {
-                Ok(mut memo) => fill(&mut memo),
-                // Re-entered on this thread (cannot happen from the engine): a fresh memo is exact too.
-                Err(_) => fill(&mut TokenMemo::default()),
-            })
-        };
-        self.encoder.encode(
-            &observation,
-            list_generation(state),
-            state.max_steps,
-            memo,
-            out,
-        );
+        encode_row(&mut self.encoder, env, role, out);
         Ok(())
+    }
+
+    /// Writes the observation of the role whose turn it is into `out` and returns that role
+    /// (the vector path: one borrow of the episode for both).
+    #[inline]
+    pub(crate) fn encode_current(
+        &mut self,
+        out: &mut [f32; crate::OBS_LEN],
+    ) -> Result<Role, RlError> {
+        let env = self.env.as_ref().ok_or(RlError::NotReset)?;
+        let role = env.current_role();
+        encode_row(&mut self.encoder, env, role, out);
+        Ok(role)
     }
 
     /// Writes `role`'s legal-action mask ([`ActionTable::len`] bytes) into `out`.
@@ -209,4 +206,30 @@ impl TurnEnv {
         out.copy_from_slice(mask);
         Ok(())
     }
+}
+
+/// Writes `role`'s observation of `env` into `out`, through `encoder`'s cache.
+#[inline(always)]
+fn encode_row(
+    encoder: &mut Encoder,
+    env: &Environment,
+    role: Role,
+    out: &mut [f32; crate::OBS_LEN],
+) {
+    let state = env.state();
+    let observation = env.observation_for(role);
+    let memo = |fill: &mut dyn FnMut(&mut TokenMemo)| {
+        MEMO.with(|memo| match memo.try_borrow_mut() {
+            Ok(mut memo) => fill(&mut memo),
+            // Re-entered on this thread (cannot happen from the engine): a fresh memo is exact too.
+            Err(_) => fill(&mut TokenMemo::default()),
+        })
+    };
+    encoder.encode(
+        &observation,
+        list_generation(state),
+        state.max_steps,
+        memo,
+        out,
+    );
 }

@@ -108,9 +108,28 @@ enum Inner {
 
 struct Slot {
     env: Inner,
+    episodes: Episodes,
+}
+
+/// Where a slot's episodes come from, and whether the next step starts one.
+struct Episodes {
     base_seed: u64,
     episode: u64,
     needs_reset: bool,
+}
+
+impl Episodes {
+    /// The seed of the next episode, when the step given `action` must start one.
+    #[inline]
+    fn next_seed(&mut self, action: Option<i64>) -> Option<u64> {
+        if !self.needs_reset && action.is_some() {
+            return None;
+        }
+        let seed = nth_seed(self.base_seed, self.episode);
+        self.episode += 1;
+        self.needs_reset = false;
+        Some(seed)
+    }
 }
 
 /// N environments stepped together. Auto-reset follows Gymnasium's "next step" mode: the
@@ -177,9 +196,11 @@ impl VecEnv {
                 };
                 Slot {
                     env,
-                    base_seed: 0,
-                    episode: 0,
-                    needs_reset: true,
+                    episodes: Episodes {
+                        base_seed: 0,
+                        episode: 0,
+                        needs_reset: true,
+                    },
                 }
             })
             .collect();
@@ -213,7 +234,7 @@ impl VecEnv {
         Some(match &slot.env {
             Inner::Turn(t) => t
                 .environment()
-                .map_or(slot.base_seed, |e| e.simulator().scenario().seed),
+                .map_or(slot.episodes.base_seed, |e| e.simulator().scenario().seed),
             Inner::Seat(s) => s.episode_seed(),
         })
     }
@@ -243,9 +264,11 @@ impl VecEnv {
     pub fn reset(&mut self, seed: u64, out: VecBuffers<'_>) -> Result<(), RlError> {
         self.check(&out)?;
         for (i, slot) in self.slots.iter_mut().enumerate() {
-            slot.base_seed = seed.wrapping_add(i as u64);
-            slot.episode = 0;
-            slot.needs_reset = true;
+            slot.episodes = Episodes {
+                base_seed: seed.wrapping_add(i as u64),
+                episode: 0,
+                needs_reset: true,
+            };
         }
         out.rewards.fill(0.0);
         self.started = true;
@@ -296,25 +319,50 @@ impl VecEnv {
             )
         };
         match &self.pool {
-            // A plain indexed loop: on one thread the zipped chunk iterators below cost more
-            // than the bounds checks they save.
-            None => {
-                for (i, slot) in self.slots.iter_mut().enumerate() {
-                    step_slot(
-                        slot,
-                        actions.map(|a| a[i]),
-                        table,
-                        Row {
-                            obs: &mut out.obs[i * OBS_LEN..(i + 1) * OBS_LEN],
-                            mask: &mut out.masks[i * n_actions..(i + 1) * n_actions],
-                            reward: &mut out.rewards[i * width..(i + 1) * width],
-                            terminated: &mut out.terminated[i],
-                            truncated: &mut out.truncated[i],
-                        },
-                    )?;
+            // One plain loop per mode: on one thread the zipped chunk iterators below cost
+            // more than the bounds checks they save.
+            None => match self.mode {
+                VecMode::Turn => {
+                    let (obs, _) = out.obs.as_chunks_mut::<OBS_LEN>();
+                    let (rewards, _) = out.rewards.as_chunks_mut::<{ Role::COUNT }>();
+                    for (i, slot) in self.slots.iter_mut().enumerate() {
+                        let Inner::Turn(env) = &mut slot.env else {
+                            unreachable!("a turn-mode vector holds turn environments")
+                        };
+                        step_turn(
+                            env,
+                            &mut slot.episodes,
+                            actions.map(|a| a[i]),
+                            table,
+                            TurnRow {
+                                obs: &mut obs[i],
+                                mask: &mut out.masks[i * n_actions..(i + 1) * n_actions],
+                                reward: &mut rewards[i],
+                                terminated: &mut out.terminated[i],
+                                truncated: &mut out.truncated[i],
+                            },
+                        )?;
+                    }
+                    Ok(())
                 }
-                Ok(())
-            }
+                VecMode::Seat { .. } => {
+                    for (i, slot) in self.slots.iter_mut().enumerate() {
+                        step_slot(
+                            slot,
+                            actions.map(|a| a[i]),
+                            table,
+                            Row {
+                                obs: &mut out.obs[i * OBS_LEN..(i + 1) * OBS_LEN],
+                                mask: &mut out.masks[i * n_actions..(i + 1) * n_actions],
+                                reward: &mut out.rewards[i * width..(i + 1) * width],
+                                terminated: &mut out.terminated[i],
+                                truncated: &mut out.truncated[i],
+                            },
+                        )?;
+                    }
+                    Ok(())
+                }
+            },
             Some(pool) => {
                 let slots = &mut self.slots;
                 // One contiguous chunk per thread: the work per environment is ~100 ns, so
@@ -357,55 +405,85 @@ struct Row<'a> {
     truncated: &'a mut bool,
 }
 
+/// One turn-mode environment's rows of the output buffers.
+struct TurnRow<'a> {
+    obs: &'a mut [f32; OBS_LEN],
+    mask: &'a mut [i8],
+    reward: &'a mut [f64; Role::COUNT],
+    terminated: &'a mut bool,
+    truncated: &'a mut bool,
+}
+
+/// The turn-mode step of one environment (the single-thread loop's body, kept apart from
+/// [`step_slot`] so the mode is matched once per call rather than twice per environment).
+#[inline(always)]
+fn step_turn(
+    env: &mut TurnEnv,
+    episodes: &mut Episodes,
+    action: Option<i64>,
+    table: &ActionTable,
+    row: TurnRow<'_>,
+) -> Result<(), RlError> {
+    match episodes.next_seed(action) {
+        Some(seed) => {
+            env.reset(seed)?;
+            *row.reward = [0.0; Role::COUNT];
+            *row.terminated = false;
+            *row.truncated = false;
+        }
+        None => {
+            let o = env.step_index(action.unwrap_or_default())?;
+            *row.reward = Role::TURN_ORDER.map(|role| o.reward_of(role));
+            *row.terminated = o.terminated;
+            *row.truncated = o.truncated;
+            episodes.needs_reset = o.terminated || o.truncated;
+        }
+    }
+    let role = env.encode_current(row.obs)?;
+    row.mask.copy_from_slice(table.mask(role));
+    Ok(())
+}
+
 fn step_slot(
     slot: &mut Slot,
     action: Option<i64>,
     table: &ActionTable,
     row: Row<'_>,
 ) -> Result<(), RlError> {
+    if let Inner::Turn(env) = &mut slot.env {
+        return step_turn(
+            env,
+            &mut slot.episodes,
+            action,
+            table,
+            TurnRow {
+                obs: row.obs.try_into().expect("observation row"),
+                mask: row.mask,
+                reward: row.reward.try_into().expect("turn-mode reward row"),
+                terminated: row.terminated,
+                truncated: row.truncated,
+            },
+        );
+    }
+    let Inner::Seat(s) = &mut slot.env else {
+        unreachable!("matched above")
+    };
     *row.terminated = false;
     *row.truncated = false;
-    if slot.needs_reset || action.is_none() {
-        let seed = nth_seed(slot.base_seed, slot.episode);
-        slot.episode += 1;
-        slot.needs_reset = false;
-        row.reward.fill(0.0);
-        match &mut slot.env {
-            Inner::Turn(t) => t.reset(seed)?,
-            Inner::Seat(s) => {
-                s.reset(seed)?;
-            }
+    match slot.episodes.next_seed(action) {
+        Some(seed) => {
+            row.reward[0] = 0.0;
+            s.reset(seed)?;
         }
-    } else if let Some(a) = action {
-        match &mut slot.env {
-            Inner::Turn(t) => {
-                let o = t.step_index(a)?;
-                for (r, role) in row.reward.iter_mut().zip(Role::TURN_ORDER) {
-                    *r = o.reward_of(role);
-                }
-                *row.terminated = o.terminated;
-                *row.truncated = o.truncated;
-            }
-            Inner::Seat(s) => {
-                let o = s.step_index(a)?;
-                row.reward[0] = o.reward;
-                *row.terminated = o.terminated;
-                *row.truncated = o.truncated;
-            }
+        None => {
+            let o = s.step_index(action.unwrap_or_default())?;
+            row.reward[0] = o.reward;
+            *row.terminated = o.terminated;
+            *row.truncated = o.truncated;
+            slot.episodes.needs_reset = o.terminated || o.truncated;
         }
-        slot.needs_reset = *row.terminated || *row.truncated;
     }
-    let role = match &mut slot.env {
-        Inner::Turn(t) => {
-            let role = t.current_role()?;
-            t.encode(role, row.obs)?;
-            role
-        }
-        Inner::Seat(s) => {
-            s.encode(row.obs)?;
-            s.seat()
-        }
-    };
-    row.mask.copy_from_slice(table.mask(role));
+    s.encode(row.obs)?;
+    row.mask.copy_from_slice(s.mask());
     Ok(())
 }
