@@ -177,7 +177,27 @@ impl std::hash::Hasher for PassThrough {
 #[derive(Clone, Copy, Debug)]
 struct MemoEntry {
     text: (u32, u32),
-    tokens: (u32, u32),
+}
+
+/// The token counts of one line per evidence bucket, saturating (only counts up to 4 matter).
+type Bag = [u8; EVIDENCE_BUCKETS];
+
+/// Adds `line`'s bag to `bag`, saturating.
+#[inline]
+fn add_bag(bag: &mut Bag, line: &Bag) {
+    for (b, l) in bag.iter_mut().zip(line) {
+        *b = b.saturating_add(*l);
+    }
+}
+
+/// The bag of `text`, tokenised.
+fn bag_of(text: &str) -> Bag {
+    let mut bag = [0u8; EVIDENCE_BUCKETS];
+    token_buckets(text, |b| {
+        let v = &mut bag[usize::from(b)];
+        *v = v.saturating_add(1);
+    });
+    bag
 }
 
 /// Most lines a memo keeps before it starts over.
@@ -188,7 +208,7 @@ const MEMO_MAX_BYTES: usize = 1 << 18;
 /// Slots of the memo's address table (a power of two).
 const MEMO_SLOTS: usize = 1024;
 
-/// The token buckets of lines already seen, so each distinct line is tokenized once per
+/// The token bags of lines already seen, so each distinct line is tokenized once per
 /// thread rather than once per role and episode. Exact: a hit compares the line's bytes.
 /// Bounded: past [`MEMO_MAX_LINES`] lines or [`MEMO_MAX_BYTES`] bytes it starts over.
 ///
@@ -201,8 +221,9 @@ pub(crate) struct TokenMemo {
     by_address: Box<[(usize, u32, u32); MEMO_SLOTS]>,
     index: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<PassThrough>>,
     entries: Vec<MemoEntry>,
+    /// The bag of each entry.
+    bags: Vec<Bag>,
     text: Vec<u8>,
-    tokens: Vec<u8>,
 }
 
 impl Default for TokenMemo {
@@ -211,8 +232,8 @@ impl Default for TokenMemo {
             by_address: Box::new([(0, 0, 0); MEMO_SLOTS]),
             index: Default::default(),
             entries: Vec::new(),
+            bags: Vec::new(),
             text: Vec::new(),
-            tokens: Vec::new(),
         }
     }
 }
@@ -222,19 +243,23 @@ impl TokenMemo {
     #[cfg(test)]
     fn add(&mut self, line: &str, bag: &mut [f32]) {
         let mask = bag.len() - 1;
-        self.buckets(line, |b| bag[usize::from(b) & mask] += 1.0);
+        let mut counts = [0u8; EVIDENCE_BUCKETS];
+        self.add_to(line, &mut counts);
+        for (b, c) in counts.iter().enumerate() {
+            bag[b & mask] += f32::from(*c);
+        }
     }
 
     /// The memo entry `i` if it holds exactly `bytes`.
     #[inline]
-    fn entry_of(&self, i: u32, bytes: &[u8]) -> Option<MemoEntry> {
+    fn entry_of(&self, i: u32, bytes: &[u8]) -> Option<u32> {
         let e = *self.entries.get(i as usize)?;
         let (ts, tl) = (e.text.0 as usize, e.text.1 as usize);
-        (self.text[ts..ts + tl] == *bytes).then_some(e)
+        (self.text[ts..ts + tl] == *bytes).then_some(i)
     }
 
-    /// Calls `f` with the evidence bucket of each token of `line`, as [`token_buckets`] does.
-    fn buckets(&mut self, line: &str, mut f: impl FnMut(u8)) {
+    /// Adds the bag of `line` (its tokens per evidence bucket) to `bag`, saturating.
+    fn add_to(&mut self, line: &str, bag: &mut Bag) {
         let bytes = line.as_bytes();
         let address = bytes.as_ptr() as usize;
         let slot = (address >> 3 ^ address >> 13) & (MEMO_SLOTS - 1);
@@ -246,47 +271,37 @@ impl TokenMemo {
         };
         let found = found.or_else(|| {
             let i = *self.index.get(&line_hash(bytes))?;
-            let e = self.entry_of(i, bytes)?;
+            let i = self.entry_of(i, bytes)?;
             self.by_address[slot] = (address, bytes.len() as u32, i + 1);
-            Some(e)
+            Some(i)
         });
-        if let Some(e) = found {
-            let (ks, kl) = (e.tokens.0 as usize, e.tokens.1 as usize);
-            for b in &self.tokens[ks..ks + kl] {
-                f(*b);
-            }
+        if let Some(i) = found {
+            add_bag(bag, &self.bags[i as usize]);
             return;
         }
+        let line_bag = bag_of(line);
+        add_bag(bag, &line_bag);
         let h = line_hash(bytes);
-        if self.index.contains_key(&h) {
-            // A different line with the same hash: count it without memoising.
-            token_buckets(line, f);
+        if self.index.contains_key(&h) || bytes.len() > MEMO_MAX_BYTES / 16 {
+            // A different line with the same hash, or a huge one: counted, not memoised.
             return;
         }
         if self.entries.len() >= MEMO_MAX_LINES || self.text.len() + bytes.len() > MEMO_MAX_BYTES {
             self.index.clear();
             self.entries.clear();
+            self.bags.clear();
             self.text.clear();
-            self.tokens.clear();
             self.by_address.fill((0, 0, 0));
-        }
-        let start = self.tokens.len();
-        token_buckets(line, |b| {
-            self.tokens.push(b);
-            f(b);
-        });
-        if bytes.len() > MEMO_MAX_BYTES / 16 {
-            self.tokens.truncate(start);
-            return;
         }
         let text_start = self.text.len();
         self.text.extend_from_slice(bytes);
-        self.index.insert(h, self.entries.len() as u32);
-        self.by_address[slot] = (address, bytes.len() as u32, self.entries.len() as u32 + 1);
+        let i = self.entries.len() as u32;
+        self.index.insert(h, i);
+        self.by_address[slot] = (address, bytes.len() as u32, i + 1);
         self.entries.push(MemoEntry {
             text: (text_start as u32, bytes.len() as u32),
-            tokens: (start as u32, (self.tokens.len() - start) as u32),
         });
+        self.bags.push(line_bag);
     }
 }
 
@@ -545,12 +560,13 @@ fn same_key(a: &ListKey, b: &ListKey) -> bool {
 }
 
 /// The counts one visible list contributes: its per-slot counts (alerts: component then
-/// severity; logs: component x level; fleet: agent x service) and its token bag (the chat
-/// lists use the first [`CHAT_BUCKETS`], folded). Saturating: only counts up to 4 matter.
+/// severity; logs: component x level; fleet: agent x service) and its token bag per
+/// evidence bucket (the chat lists' bags are folded to [`CHAT_BUCKETS`] when a block is
+/// built). Saturating: only counts up to 4 matter.
 #[derive(Clone, Copy, Debug)]
 struct Part {
     counts: [u8; 28],
-    bag: [u8; EVIDENCE_BUCKETS],
+    bag: Bag,
 }
 
 const EMPTY_PART: Part = Part {
@@ -563,12 +579,8 @@ impl Part {
         self.counts[slot] = self.counts[slot].saturating_add(1);
     }
 
-    fn tokens(&mut self, line: &str, memo: &mut TokenMemo, mask: usize) {
-        let bag = &mut self.bag;
-        memo.buckets(line, |b| {
-            let v = &mut bag[usize::from(b) & mask];
-            *v = v.saturating_add(1);
-        });
+    fn tokens(&mut self, line: &str, memo: &mut TokenMemo) {
+        memo.add_to(line, &mut self.bag);
     }
 }
 
@@ -590,28 +602,26 @@ const LISTS: [List; 5] = [
     List::Inbox,
 ];
 
-fn compute_part(list: List, view: &RoleView<'_>, memo: &mut TokenMemo) -> Part {
-    let mut part = EMPTY_PART;
-    let all = EVIDENCE_BUCKETS - 1;
+fn compute_part(list: List, view: &RoleView<'_>, memo: &mut TokenMemo, part: &mut Part) {
     match list {
         List::Logs => {
             for l in view.visible_logs.iter() {
                 part.count(l.service.index() * 4 + l.level.index());
-                part.tokens(l.message, memo, all);
+                part.tokens(l.message, memo);
             }
         }
         List::Alerts => {
             for a in view.visible_alerts {
                 part.count(a.service.index());
                 part.count(7 + a.severity.index());
-                part.tokens(&a.message, memo, all);
+                part.tokens(&a.message, memo);
             }
         }
         List::Fleet => {
             for a in view.visible_fleet_actions.iter() {
                 part.count(a.agent_name.index() * Service::COUNT + a.target.index());
-                part.tokens(a.agent_name.as_str(), memo, all);
-                part.tokens(a.action, memo, all);
+                part.tokens(a.agent_name.as_str(), memo);
+                part.tokens(a.action, memo);
             }
         }
         List::Chat | List::Inbox => {
@@ -621,37 +631,10 @@ fn compute_part(list: List, view: &RoleView<'_>, memo: &mut TokenMemo) -> Part {
                 view.private_inbox
             };
             for line in lines {
-                part.tokens(line, memo, CHAT_BUCKETS - 1);
+                part.tokens(line, memo);
             }
         }
     }
-    part
-}
-
-/// Writes `count / 4` capped at 1 for each of the `N` counts.
-#[inline]
-fn write_capped<const N: usize>(out: &mut [f32], counts: &[u8; N]) {
-    let out: &mut [f32; N] = out.try_into().expect("segment length");
-    for (o, c) in out.iter_mut().zip(counts) {
-        *o = f32::from((*c).min(4)) * 0.25;
-    }
-}
-
-/// The first `N` values of `a`.
-fn head<const N: usize>(a: &[u8]) -> &[u8; N] {
-    a[..N].try_into().expect("part length")
-}
-
-/// The element-wise saturating sum of `bags`.
-#[inline]
-fn bag_sum(bags: &[&[u8; EVIDENCE_BUCKETS]]) -> [u8; EVIDENCE_BUCKETS] {
-    let mut sum = [0u8; EVIDENCE_BUCKETS];
-    for bag in bags {
-        for (s, b) in sum.iter_mut().zip(bag.iter()) {
-            *s = s.saturating_add(*b);
-        }
-    }
-    sum
 }
 
 /// Most list parts an encoder keeps between list changes (a view shows 5 lists; the four
@@ -771,22 +754,37 @@ fn fill_block_from_parts(
                     }
                     parts.extend(kept);
                 }
-                parts.push((*list, *id, compute_part(*list, view, memo)));
-                parts.len() - 1
+                parts.push((*list, *id, EMPTY_PART));
+                let last = parts.len() - 1;
+                compute_part(*list, view, memo, &mut parts[last].2);
+                last
             }
         };
     }
     let [logs, alerts, fleet, chat, inbox] =
         found.map(|p| parts.get(p).map_or(&EMPTY_PART, |e| &e.2));
-    let (main, chat_out) = block.split_at_mut(MAIN_LEN);
+    // The block's counts as bytes, in block order, then `count / 4` capped at 1 in one pass.
+    let mut counts = [0u8; BLOCK_LEN];
     let at = |s: Segment| s.start - ALERTS.start..s.start - ALERTS.start + s.len;
-    write_capped::<{ ALERTS.len }>(&mut main[at(ALERTS)], head(&alerts.counts));
-    write_capped::<{ LOGS.len }>(&mut main[at(LOGS)], head(&logs.counts));
-    let evidence = bag_sum(&[&logs.bag, &alerts.bag, &fleet.bag]);
-    write_capped(&mut main[at(EVIDENCE)], &evidence);
-    write_capped::<{ FLEET.len }>(&mut main[at(FLEET)], head(&fleet.counts));
-    let chat_bag = bag_sum(&[&chat.bag, &inbox.bag]);
-    write_capped::<CHAT_BUCKETS>(chat_out, head(&chat_bag));
+    counts[at(ALERTS)].copy_from_slice(&alerts.counts[..ALERTS.len]);
+    counts[at(LOGS)].copy_from_slice(&logs.counts[..LOGS.len]);
+    let mut evidence = logs.bag;
+    add_bag(&mut evidence, &alerts.bag);
+    add_bag(&mut evidence, &fleet.bag);
+    counts[at(EVIDENCE)].copy_from_slice(&evidence);
+    counts[at(FLEET)].copy_from_slice(&fleet.counts[..FLEET.len]);
+    let mut talk = chat.bag;
+    add_bag(&mut talk, &inbox.bag);
+    // A token's chat bucket is its evidence bucket folded (both are powers of two).
+    let folded = &mut counts[MAIN_LEN..];
+    for quarter in talk.chunks_exact(CHAT_BUCKETS) {
+        for (f, t) in folded.iter_mut().zip(quarter) {
+            *f = f.saturating_add(*t);
+        }
+    }
+    for (o, c) in block.iter_mut().zip(counts) {
+        *o = f32::from(c.min(4)) * 0.25;
+    }
 }
 
 /// The role one-hot order of [`LAYOUT`]'s `role` segment (that of `Role::ALL`); the
