@@ -260,6 +260,45 @@ impl Action {
     }
 }
 
+/// An action already checked against the documented limits ([`Action::validate`]), so an
+/// engine can play it again and again without checking it each time (the RL action table
+/// holds these). It derefs to the [`Action`] and serializes as it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct CheckedAction(Action);
+
+impl CheckedAction {
+    /// Checks `action`; the error names the field beyond its limit.
+    pub fn new(action: Action) -> Result<Self, ModelError> {
+        action.validate()?;
+        Ok(CheckedAction(action))
+    }
+
+    /// The action.
+    pub fn action(&self) -> &Action {
+        &self.0
+    }
+
+    /// The action, owned.
+    pub fn into_action(self) -> Action {
+        self.0
+    }
+}
+
+impl TryFrom<Action> for CheckedAction {
+    type Error = ModelError;
+    fn try_from(action: Action) -> Result<Self, ModelError> {
+        CheckedAction::new(action)
+    }
+}
+
+impl std::ops::Deref for CheckedAction {
+    type Target = Action;
+    fn deref(&self) -> &Action {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,5 +403,23 @@ mod tests {
             .to_string()
             .contains("args.replicas 1000000 is out of range"));
         assert!(Action::scale(Service::Db, -3).validate().is_ok());
+    }
+
+    #[test]
+    fn a_checked_action_is_refused_as_validate_refuses_and_serializes_as_its_action() {
+        let big = Action::communicate("x".repeat(MAX_MESSAGE_BYTES + 1));
+        assert_eq!(
+            CheckedAction::new(big.clone()).unwrap_err(),
+            big.validate().unwrap_err()
+        );
+        let scale = Action::scale(Service::Db, 3);
+        let checked = CheckedAction::try_from(scale.clone()).unwrap();
+        assert_eq!(checked.action(), &scale);
+        assert_eq!(checked.replicas(), 3, "derefs to the action");
+        assert_eq!(
+            serde_json::to_value(&checked).unwrap(),
+            serde_json::to_value(&scale).unwrap()
+        );
+        assert_eq!(checked.into_action(), scale);
     }
 }

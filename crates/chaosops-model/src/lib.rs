@@ -27,7 +27,7 @@ mod scenario;
 mod state;
 mod view;
 
-pub use action::{coerce_replicas, Action, ActionArgs};
+pub use action::{coerce_replicas, Action, ActionArgs, CheckedAction};
 pub use error::ModelError;
 pub use failure_id::FailureId;
 pub use names::{

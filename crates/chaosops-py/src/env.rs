@@ -81,7 +81,7 @@ impl PyEnv {
         self.history
             .iter()
             .map(|(h, _)| match h {
-                Hist::Index(i) => table.actions()[*i as usize].clone(),
+                Hist::Index(i) => table.actions()[*i as usize].action().clone(),
                 Hist::Action(a) => a.clone(),
             })
             .collect()

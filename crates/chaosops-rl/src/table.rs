@@ -1,6 +1,6 @@
 //! The `Discrete(n)` action table: a fixed, documented encoding of actions as integers.
 
-use chaosops_model::{Action, ActionType, FailureId, FleetAgent, Role, Service};
+use chaosops_model::{Action, ActionType, CheckedAction, FailureId, FleetAgent, Role, Service};
 use chaosops_sim::Registry;
 
 use crate::error::RlError;
@@ -46,7 +46,7 @@ pub const IDENTIFY: usize = COMMUNICATE + COMMUNICATE_RECIPIENTS.len();
 /// packs), so a table is stable for a given registry.
 #[derive(Clone, Debug)]
 pub struct ActionTable {
-    actions: Vec<Action>,
+    actions: Vec<CheckedAction>,
     names: Vec<String>,
     failures: Vec<&'static str>,
     masks: Vec<i8>,
@@ -92,6 +92,10 @@ impl ActionTable {
             actions.push(Action::identify_root_cause(&FailureId::from_static(id)));
             names.push(format!("identify_root_cause:{id}"));
         }
+        let actions: Vec<CheckedAction> = actions
+            .into_iter()
+            .map(|a| CheckedAction::new(a).expect("the table's actions are within the limits"))
+            .collect();
         let n = actions.len();
         let mut masks = vec![1i8; n * Role::COUNT];
         for role in Role::ALL {
@@ -123,11 +127,17 @@ impl ActionTable {
 
     /// The action at `index`.
     pub fn decode(&self, index: usize) -> Option<&Action> {
-        self.actions.get(index)
+        self.actions.get(index).map(CheckedAction::action)
     }
 
     /// The action at `index`, or an error naming the index (any integer is accepted as input).
     pub fn get(&self, index: i64) -> Result<&Action, RlError> {
+        self.get_checked(index).map(CheckedAction::action)
+    }
+
+    /// Like [`get`](Self::get), the action as checked against the limits when the table was
+    /// built (the engine plays it without checking again).
+    pub fn get_checked(&self, index: i64) -> Result<&CheckedAction, RlError> {
         usize::try_from(index)
             .ok()
             .and_then(|i| self.actions.get(i))
@@ -142,8 +152,8 @@ impl ActionTable {
         &self.names
     }
 
-    /// Every action, in index order.
-    pub fn actions(&self) -> &[Action] {
+    /// Every action, in index order (each derefs to its [`Action`]).
+    pub fn actions(&self) -> &[CheckedAction] {
         &self.actions
     }
 

@@ -160,9 +160,9 @@ impl TurnEnv {
     pub fn step_index(&mut self, index: i64) -> Result<TurnOutcome, RlError> {
         // Borrow the table and the episode as disjoint fields: cloning the Arc here would
         // bounce its reference count between the threads of a vector step.
-        let action = self.table.get(index)?;
+        let action = self.table.get_checked(index)?;
         let env = self.env.as_mut().ok_or(RlError::NotReset)?;
-        let record = env.step_record(action)?;
+        let record = env.step_record_checked(action)?;
         Ok(TurnOutcome::new(record, env.state().resolved, env.config()))
     }
 

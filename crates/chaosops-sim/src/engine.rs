@@ -1,8 +1,8 @@
 //! The simulator: reset, apply an action, tick, terminal test and view projection.
 
 use chaosops_model::{
-    Action, Component, FailureId, LogLevel, OutcomeFlags, Role, RoleView, Scenario, Service, State,
-    Uuid, Variation,
+    Action, CheckedAction, Component, FailureId, LogLevel, OutcomeFlags, Role, RoleView, Scenario,
+    Service, State, Uuid, Variation,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -167,6 +167,24 @@ impl Simulator {
     /// Applies one action for `role`: counts the step, runs the handler, then the fix check.
     /// Refuses an action beyond the documented limits or on a finished episode, changing nothing.
     pub fn apply_action(&mut self, role: Role, action: &Action) -> Result<OutcomeFlags, SimError> {
+        self.check_running()?;
+        action.validate()?;
+        Ok(self.apply(role, action))
+    }
+
+    /// Like [`apply_action`](Self::apply_action), for an action checked once beforehand.
+    pub fn apply_checked(
+        &mut self,
+        role: Role,
+        action: &CheckedAction,
+    ) -> Result<OutcomeFlags, SimError> {
+        self.check_running()?;
+        Ok(self.apply(role, action))
+    }
+
+    /// Refuses a step on a finished episode.
+    #[inline]
+    fn check_running(&self) -> Result<(), SimError> {
         if self.state.is_terminal() {
             return Err(SimError::EpisodeFinished {
                 step: self.state.step_count,
@@ -174,7 +192,12 @@ impl Simulator {
                 resolved: self.state.resolved,
             });
         }
-        action.validate()?;
+        Ok(())
+    }
+
+    /// Applies an action within the documented limits to a running episode.
+    #[inline]
+    fn apply(&mut self, role: Role, action: &Action) -> OutcomeFlags {
         let mut flags = OutcomeFlags::default();
         self.state.step_count += 1;
         let turn = Turn { role, action };
@@ -190,7 +213,7 @@ impl Simulator {
             self.state.resolved = true;
             flags.resolved = true;
         }
-        Ok(flags)
+        flags
     }
 
     /// Advances the failure's physics one step, unless resolved.

@@ -1,7 +1,8 @@
 //! The turn-based environment of docs/behaviour.md §7: role forcing, rewards, observations.
 
 use chaosops_model::{
-    Action, ActionType, Message, Observation, OutcomeFlags, Role, Scenario, State, StepRecord, Uuid,
+    Action, ActionType, CheckedAction, Message, Observation, OutcomeFlags, Role, Scenario, State,
+    StepRecord, Uuid,
 };
 
 use crate::engine::Simulator;
@@ -162,7 +163,22 @@ impl Environment {
     /// Like [`step`](Self::step) but returns only the record, without projecting a view.
     pub fn step_record(&mut self, action: &Action) -> Result<StepRecord, SimError> {
         let role = self.current_role();
-        let mut flags = self.sim.apply_action(role, action)?;
+        let flags = self.sim.apply_action(role, action)?;
+        Ok(self.finish_step(role, action, flags))
+    }
+
+    /// Like [`step_record`](Self::step_record), for an action checked once beforehand (the
+    /// learner interface plays its table's actions so).
+    pub fn step_record_checked(&mut self, action: &CheckedAction) -> Result<StepRecord, SimError> {
+        let role = self.current_role();
+        let flags = self.sim.apply_checked(role, action)?;
+        Ok(self.finish_step(role, action, flags))
+    }
+
+    /// The rest of a step once `role`'s action is applied: physics, rewards, bookkeeping.
+    /// Inlined into both callers: as a call, its record is copied once more on the way out.
+    #[inline(always)]
+    fn finish_step(&mut self, role: Role, action: &Action, mut flags: OutcomeFlags) -> StepRecord {
         self.sim.tick();
         let control = self.sim.is_control();
         let config = &self.config;
@@ -215,7 +231,7 @@ impl Environment {
         }
         last.flags = flags;
         last.reward = reward;
-        Ok(StepRecord {
+        StepRecord {
             turn: step - 1,
             role,
             reward,
@@ -226,6 +242,6 @@ impl Environment {
             done,
             step,
             next_role: self.current_role(),
-        })
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Engine and environment tests against the test-only failure.
 
 use chaosops_model::{
-    Action, ActionType, Difficulty, FailureId, Health, Role, ScenarioSpec, Service,
+    Action, ActionType, CheckedAction, Difficulty, FailureId, Health, Role, ScenarioSpec, Service,
 };
 
 use crate::test_support::TEST_FAILURE_ID;
@@ -109,6 +109,30 @@ fn stepping_a_finished_episode_is_an_error_that_changes_nothing() {
         "{err}"
     );
     assert_eq!(e.state(), &before);
+}
+
+#[test]
+fn a_checked_action_steps_exactly_as_the_action_and_is_refused_once_finished() {
+    let actions = [
+        Action::noop(),
+        Action::communicate("db latency is up"),
+        Action::restart(Service::Db),
+    ];
+    let (mut plain, mut checked) = (env(Difficulty::Easy, 8), env(Difficulty::Easy, 8));
+    for action in actions {
+        let record = plain.step_record(&action).unwrap();
+        let c = CheckedAction::new(action).unwrap();
+        assert_eq!(checked.step_record_checked(&c).unwrap(), record);
+        assert_eq!(checked.state(), plain.state());
+        assert_eq!(checked.current_role(), plain.current_role());
+    }
+    assert!(checked.is_done());
+    let before = checked.state().clone();
+    let err = checked
+        .step_record_checked(&CheckedAction::new(Action::noop()).unwrap())
+        .unwrap_err();
+    assert!(matches!(err, SimError::EpisodeFinished { .. }), "{err}");
+    assert_eq!(checked.state(), &before);
 }
 
 #[test]
