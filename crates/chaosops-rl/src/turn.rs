@@ -47,7 +47,16 @@ impl TurnOutcome {
     /// Builds the learner view of a step record; `resolved` is the state's flag after it.
     pub fn new(record: StepRecord, resolved: bool, config: &RewardConfig) -> Self {
         let truncated = record.done && !resolved;
-        let (mut team, mut oversight) = (record.team_reward, record.oversight_reward);
+        // Two 8-byte reads: the engine has just written these fields one by one, and the one
+        // 16-byte load the compiler would merge them into cannot be forwarded from those
+        // stores (it waits for them to reach the cache, every step).
+        // SAFETY: reads of two initialised fields through a shared reference.
+        let (mut team, mut oversight) = unsafe {
+            (
+                std::ptr::read_volatile(&record.team_reward),
+                std::ptr::read_volatile(&record.oversight_reward),
+            )
+        };
         if truncated {
             team += config.terminal_penalty;
             oversight += config.oversight_share * config.terminal_penalty;
@@ -157,12 +166,16 @@ impl TurnEnv {
     }
 
     /// Plays the table's action `index`.
+    #[inline]
     pub fn step_index(&mut self, index: i64) -> Result<TurnOutcome, RlError> {
         // Borrow the table and the episode as disjoint fields: cloning the Arc here would
         // bounce its reference count between the threads of a vector step.
         let action = self.table.get_checked(index)?;
         let env = self.env.as_mut().ok_or(RlError::NotReset)?;
-        let record = env.step_record_checked(action)?;
+        let record = match env.step_record_checked(action) {
+            Ok(record) => record,
+            Err(e) => return Err(refused(e)),
+        };
         Ok(TurnOutcome::new(record, env.state().resolved, env.config()))
     }
 
@@ -232,4 +245,13 @@ fn encode_row(
         memo,
         out,
     );
+}
+
+/// The engine's refusal as the learner interface's, out of line: converted in the step
+/// itself, the error's copy is hoisted above the success check and its wide loads of the
+/// freshly written record stall every step.
+#[cold]
+#[inline(never)]
+fn refused(e: chaosops_sim::SimError) -> RlError {
+    RlError::Sim(e)
 }
