@@ -193,17 +193,15 @@ impl TurnEnv {
         Ok(())
     }
 
-    /// Writes the observation of the role whose turn it is into `out` and returns that role
-    /// (the vector path: one borrow of the episode for both).
+    /// Writes the observation of the role whose turn it is into `out` and returns that role,
+    /// or None before the first reset (the vector path: one borrow of the episode for both,
+    /// and a result that fits in a register).
     #[inline]
-    pub(crate) fn encode_current(
-        &mut self,
-        out: &mut [f32; crate::OBS_LEN],
-    ) -> Result<Role, RlError> {
-        let env = self.env.as_ref().ok_or(RlError::NotReset)?;
+    pub(crate) fn encode_current(&mut self, out: &mut [f32; crate::OBS_LEN]) -> Option<Role> {
+        let env = self.env.as_ref()?;
         let role = env.current_role();
         encode_row(&mut self.encoder, env, role, out);
-        Ok(role)
+        Some(role)
     }
 
     /// Writes `role`'s legal-action mask ([`ActionTable::len`] bytes) into `out`.

@@ -439,7 +439,7 @@ fn step_turn(
             episodes.needs_reset = o.terminated || o.truncated;
         }
     }
-    let role = env.encode_current(row.obs)?;
+    let role = env.encode_current(row.obs).ok_or(RlError::NotReset)?;
     row.mask.copy_from_slice(table.mask(role));
     Ok(())
 }
