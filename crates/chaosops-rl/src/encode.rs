@@ -685,6 +685,7 @@ impl Encoder {
 
     /// Encodes `observation` into `out`. `generation` is the total length of the state's
     /// lists; `memo` is asked for only when a list must be counted.
+    #[inline(always)]
     pub(crate) fn encode(
         &mut self,
         observation: &Observation<'_>,

@@ -196,7 +196,7 @@ impl TurnEnv {
     /// Writes the observation of the role whose turn it is into `out` and returns that role,
     /// or None before the first reset (the vector path: one borrow of the episode for both,
     /// and a result that fits in a register).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn encode_current(&mut self, out: &mut [f32; crate::OBS_LEN]) -> Option<Role> {
         let env = self.env.as_ref()?;
         let role = env.current_role();
