@@ -683,6 +683,24 @@ impl Encoder {
         self.parts.clear();
     }
 
+    /// Brings the start of `role`'s cached values (its key, checked first) towards the cache:
+    /// a hint, nothing changes. Two lines: prefetching the whole block measured no faster.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, role: Role) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let block: &RoleBlock = &self.roles[role.index()];
+            let start = std::ptr::from_ref(block).cast::<i8>();
+            for line in [0, 64] {
+                // SAFETY: a prefetch of an address inside `block` (it never faults anyway).
+                unsafe { _mm_prefetch(start.wrapping_add(line), _MM_HINT_T0) };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = role;
+    }
+
     /// Encodes `observation` into `out`. `generation` is the total length of the state's
     /// lists; `memo` is asked for only when a list must be counted.
     #[inline(always)]

@@ -204,6 +204,15 @@ impl TurnEnv {
         Some(role)
     }
 
+    /// Asks the cache for the cached values of the role whose turn follows this one (a hint,
+    /// no effect on results): the engine's step runs while they come in.
+    #[inline(always)]
+    pub(crate) fn prefetch_next_observation(&self) {
+        if let Some(env) = &self.env {
+            self.encoder.prefetch(env.next_role());
+        }
+    }
+
     /// Writes `role`'s legal-action mask ([`ActionTable::len`] bytes) into `out`.
     pub fn mask(&self, role: Role, out: &mut [i8]) -> Result<(), RlError> {
         let mask = self.table.mask(role);

@@ -432,6 +432,7 @@ fn step_turn(
             *row.truncated = false;
         }
         None => {
+            env.prefetch_next_observation();
             let o = env.step_index(action.unwrap_or_default())?;
             *row.reward = Role::TURN_ORDER.map(|role| o.reward_of(role));
             *row.terminated = o.terminated;

@@ -87,6 +87,12 @@ impl Environment {
         Role::TURN_ORDER[self.turn % Role::COUNT]
     }
 
+    /// The role whose turn follows the current one.
+    #[inline]
+    pub fn next_role(&self) -> Role {
+        Role::TURN_ORDER[(self.turn + 1) % Role::COUNT]
+    }
+
     /// True when the episode is over.
     #[inline]
     pub fn is_done(&self) -> bool {

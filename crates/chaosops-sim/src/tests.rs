@@ -69,7 +69,12 @@ fn roles_take_turns_and_are_forced() {
     let mut e = env(Difficulty::Easy, 8);
     let claimed = Action::noop().with_role(Role::Manager);
     let order: Vec<Role> = (0..5)
-        .map(|_| e.step(&claimed).unwrap().record.role)
+        .map(|_| {
+            let next = e.next_role();
+            let record = e.step(&claimed).unwrap().record;
+            assert_eq!(e.current_role(), next, "next_role names who plays next");
+            record.role
+        })
         .collect();
     assert_eq!(
         order,
