@@ -136,8 +136,31 @@ def test_native_turn_mode_vector():
         np.testing.assert_array_equal(bufs[2][0], [team, oversight, team, team])
     with pytest.raises(TypeError):
         v.step(np.zeros(n, dtype=np.int32), *bufs)
+    with pytest.raises(errors.InvalidArgumentError, match="contiguous int64 array of 5 values"):
+        v.step(np.zeros(2 * n, dtype=np.int64)[::2], *bufs)
     with pytest.raises(errors.InvalidArgumentError, match="buffer masks holds"):
         v.step(np.zeros(n, dtype=np.int64), bufs[0], np.zeros((n, 3), np.int8), *bufs[2:])
+
+
+def test_a_vector_wider_than_the_actions_stack_copy_steps_each_env_with_its_own_action():
+    # Up to 256 actions are copied on the stack, more to the heap: the last of 300
+    # environments must still play its own action, as a lone Env of its seed does.
+    n = 300
+    v = chaosops.VecEnv(n)
+    v.reset(5)
+    env = chaosops.Env()
+    env.reset(seed=5 + n - 1)
+    rng = np.random.default_rng(1)
+    compared = 0
+    for _ in range(12):
+        actions = rng.integers(0, chaosops.num_actions, size=n, dtype=np.int64)
+        v.step(actions)
+        if env.done:
+            break
+        team, oversight, _, _ = env.step_index(int(actions[-1]))
+        np.testing.assert_array_equal(v.buffers[2][-1], [team, oversight, team, team])
+        compared += 1
+    assert compared >= 3
 
 
 @pytest.mark.parametrize("seat", [None, "oversight"])

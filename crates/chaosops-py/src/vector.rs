@@ -8,8 +8,8 @@ use chaosops_rl::{VecBuffers, VecEnv, VecMode, OBS_LEN};
 use chaosops_roles::PolicyKind;
 use numpy::ndarray::Dimension;
 use numpy::{
-    Element, PyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadwriteArray1,
-    PyReadwriteArray2, PyUntypedArrayMethods,
+    Element, PyArray, PyArray1, PyArray2, PyArrayMethods, PyReadwriteArray1, PyReadwriteArray2,
+    PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
@@ -287,6 +287,9 @@ fn with_arrays<'py, R>(
     }
 }
 
+/// Most actions a step copies on the stack (more are copied to the heap).
+const ACTIONS_ON_STACK: usize = 256;
+
 #[pymethods]
 impl PyVecEnv {
     #[new]
@@ -349,14 +352,18 @@ impl PyVecEnv {
     fn step<'py>(
         &self,
         py: Python<'py>,
-        actions: PyReadonlyArray1<'py, i64>,
+        actions: Bound<'py, PyArray1<i64>>,
         obs: Option<PyReadwriteArray2<'py, f32>>,
         masks: Option<PyReadwriteArray2<'py, i8>>,
         rewards: Option<PyReadwriteArray2<'py, f64>>,
         terminated: Option<PyReadwriteArray1<'py, bool>>,
         truncated: Option<PyReadwriteArray1<'py, bool>>,
     ) -> PyResult<()> {
-        let actions = actions.as_slice().map_err(|_| {
+        // The actions are copied while the GIL is held (as rust-numpy's own `to_vec` reads),
+        // so the step, run without the GIL, reads a copy nobody else can write; copying 64
+        // indices costs less than registering and releasing a tracked borrow.
+        // SAFETY: read under the GIL; nothing of ours holds a mutable borrow of an int64 array.
+        let given = unsafe { actions.as_slice() }.map_err(|_| {
             raise(
                 Kind::InvalidArgument,
                 format!(
@@ -365,6 +372,15 @@ impl PyVecEnv {
                 ),
             )
         })?;
+        let mut on_stack = [0i64; ACTIONS_ON_STACK];
+        let on_heap: Vec<i64>;
+        let actions: &[i64] = if given.len() <= ACTIONS_ON_STACK {
+            on_stack[..given.len()].copy_from_slice(given);
+            &on_stack[..given.len()]
+        } else {
+            on_heap = given.to_vec();
+            &on_heap
+        };
         with_arrays((obs, masks, rewards, terminated, truncated), |arrays| {
             self.run_either(py, arrays, |env, buffers| env.step(actions, buffers))
         })
