@@ -49,14 +49,13 @@ impl TurnOutcome {
         let truncated = record.done && !resolved;
         // Two 8-byte reads: the engine has just written these fields one by one, and the one
         // 16-byte load the compiler would merge them into cannot be forwarded from those
-        // stores (it waits for them to reach the cache, every step).
-        // SAFETY: reads of two initialised fields through a shared reference.
-        let (mut team, mut oversight) = unsafe {
-            (
-                std::ptr::read_volatile(&record.team_reward),
-                std::ptr::read_volatile(&record.oversight_reward),
-            )
-        };
+        // stores (it waits for them to reach the cache, every step). One volatile read is
+        // enough to keep them apart.
+        // SAFETY: a read of an initialised field through a shared reference.
+        let (mut team, mut oversight) = (
+            unsafe { std::ptr::read_volatile(&record.team_reward) },
+            record.oversight_reward,
+        );
         if truncated {
             team += config.terminal_penalty;
             oversight += config.oversight_share * config.terminal_penalty;
