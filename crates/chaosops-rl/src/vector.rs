@@ -119,6 +119,15 @@ struct Episodes {
 }
 
 impl Episodes {
+    /// Episodes from `base_seed` on, the first to start at the next step.
+    fn starting(base_seed: u64) -> Self {
+        Episodes {
+            base_seed,
+            episode: 0,
+            needs_reset: true,
+        }
+    }
+
     /// The seed of the next episode, when the step given `action` must start one.
     #[inline]
     fn next_seed(&mut self, action: Option<i64>) -> Option<u64> {
@@ -196,11 +205,7 @@ impl VecEnv {
                 };
                 Slot {
                     env,
-                    episodes: Episodes {
-                        base_seed: 0,
-                        episode: 0,
-                        needs_reset: true,
-                    },
+                    episodes: Episodes::starting(0),
                 }
             })
             .collect();
@@ -264,11 +269,7 @@ impl VecEnv {
     pub fn reset(&mut self, seed: u64, out: VecBuffers<'_>) -> Result<(), RlError> {
         self.check(&out)?;
         for (i, slot) in self.slots.iter_mut().enumerate() {
-            slot.episodes = Episodes {
-                base_seed: seed.wrapping_add(i as u64),
-                episode: 0,
-                needs_reset: true,
-            };
+            slot.episodes = Episodes::starting(seed.wrapping_add(i as u64));
         }
         out.rewards.fill(0.0);
         self.started = true;
