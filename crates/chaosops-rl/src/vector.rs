@@ -452,23 +452,23 @@ fn step_slot(
     table: &ActionTable,
     row: Row<'_>,
 ) -> Result<(), RlError> {
-    if let Inner::Turn(env) = &mut slot.env {
-        return step_turn(
-            env,
-            &mut slot.episodes,
-            action,
-            table,
-            TurnRow {
-                obs: row.obs.try_into().expect("observation row"),
-                mask: row.mask,
-                reward: row.reward.try_into().expect("turn-mode reward row"),
-                terminated: row.terminated,
-                truncated: row.truncated,
-            },
-        );
-    }
-    let Inner::Seat(s) = &mut slot.env else {
-        unreachable!("matched above")
+    let s = match &mut slot.env {
+        Inner::Turn(env) => {
+            return step_turn(
+                env,
+                &mut slot.episodes,
+                action,
+                table,
+                TurnRow {
+                    obs: row.obs.try_into().expect("observation row"),
+                    mask: row.mask,
+                    reward: row.reward.try_into().expect("turn-mode reward row"),
+                    terminated: row.terminated,
+                    truncated: row.truncated,
+                },
+            )
+        }
+        Inner::Seat(s) => s,
     };
     *row.terminated = false;
     *row.truncated = false;
