@@ -11,6 +11,11 @@
 //! `--max-steps M` sets one budget instead (1000 gives the steady state, without resets). It
 //! prints the wall-clock time per environment step and a checksum of the last observations,
 //! which must not change when only the speed does.
+//!
+//! On x86-64 it also estimates the core's clock around the timed loop (a chain of dependent
+//! integer adds, one cycle each) and prints the cycles per environment step it implies: on a
+//! machine whose clock wanders (a VM under a varying host load) that figure tells a slower
+//! clock from slower code, where the time alone cannot.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,15 +51,59 @@ fn main() {
     let mut out = VecOutputs::for_env(&env);
     env.reset(0, out.buffers()).expect("reset");
     let actions = vec![0i64; n];
+    let clock_before = clock_ghz();
     let start = Instant::now();
     for _ in 0..steps {
         env.step(&actions, out.buffers()).expect("step");
     }
     let elapsed = start.elapsed();
+    let clock_after = clock_ghz();
     let checksum: f64 = out.obs.iter().map(|v| f64::from(*v)).sum();
+    let ns = elapsed.as_nanos() as f64 / (n * steps) as f64;
     println!(
-        "{} env steps ({n} envs x {steps}), {:.1} ns per env step, observation checksum {checksum}",
+        "{} env steps ({n} envs x {steps}), {ns:.1} ns per env step, observation checksum {checksum}",
         n * steps,
-        elapsed.as_nanos() as f64 / (n * steps) as f64
     );
+    if let (Some(before), Some(after)) = (clock_before, clock_after) {
+        let ghz = (before + after) / 2.0;
+        println!(
+            "clock ~{ghz:.2} GHz (before {before:.2}, after {after:.2}): ~{:.0} cycles per env step",
+            ns * ghz
+        );
+    }
+}
+
+/// The core's clock in GHz, estimated from a timed chain of dependent adds (one cycle each on
+/// every x86-64 core of the last decade); None elsewhere.
+fn clock_ghz() -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // 20 M iterations of 10 dependent adds: ~70 ms at 3 GHz, long enough for the timer and
+        // short enough to sit beside the loop it describes. Best of three.
+        const ITERATIONS: u64 = 20_000_000;
+        const ADDS: u64 = 10;
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let (mut x, mut left) = (0u64, ITERATIONS);
+            let start = Instant::now();
+            // SAFETY: register arithmetic only; no memory, stack or flags are relied on after.
+            unsafe {
+                std::arch::asm!(
+                    "2:",
+                    "add {x}, 1", "add {x}, 1", "add {x}, 1", "add {x}, 1", "add {x}, 1",
+                    "add {x}, 1", "add {x}, 1", "add {x}, 1", "add {x}, 1", "add {x}, 1",
+                    "dec {left}",
+                    "jnz 2b",
+                    x = inout(reg) x,
+                    left = inout(reg) left,
+                    options(nomem, nostack),
+                );
+            }
+            std::hint::black_box((x, left));
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        Some((ITERATIONS * ADDS) as f64 / best / 1e9)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
 }
