@@ -4,6 +4,10 @@ use serde::{Deserialize, Serialize};
 
 /// What one action achieved; all false at the start of each action.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Eight bytes, aligned: the engine copies the flags several times a step (out of the action,
+// into the step record and the last step), and an aligned 8-byte value moves in one load and
+// one store where seven separate bytes take seven of each.
+#[repr(align(8))]
 pub struct OutcomeFlags {
     /// The correct fix was applied.
     pub resolved: bool,
@@ -19,6 +23,21 @@ pub struct OutcomeFlags {
     pub root_cause_correct: bool,
     /// A message or command that could not be understood or was not the role's to give.
     pub miscommunication: bool,
+}
+
+impl OutcomeFlags {
+    /// True when any flag is set: the action achieved or cost something.
+    #[inline]
+    pub fn any(&self) -> bool {
+        // `|` rather than `||`: seven loads and ors, no branches.
+        self.resolved
+            | self.wrong_fix
+            | self.cascade_triggered
+            | self.rogue_flagged_correctly
+            | self.rogue_flagged_incorrectly
+            | self.root_cause_correct
+            | self.miscommunication
+    }
 }
 
 /// The nine reward components of one step.

@@ -8,7 +8,7 @@ use chaosops_model::{
 use crate::engine::Simulator;
 use crate::error::SimError;
 use crate::registry::Registry;
-use crate::reward::{BonusesPaid, RewardConfig};
+use crate::reward::{BonusesPaid, RewardConfig, Settled};
 
 /// The last step, kept so the observation's message can borrow from the environment.
 #[derive(Clone, Debug)]
@@ -188,7 +188,6 @@ impl Environment {
         self.sim.tick();
         let control = self.sim.is_control();
         let config = &self.config;
-        let paid = self.paid;
         let state = self.sim.state_mut();
         if control
             && state.step_count >= state.max_steps
@@ -199,16 +198,18 @@ impl Environment {
             state.resolved = true;
             flags.resolved = true;
         }
-        let mut breakdown = config.score(
+        let Settled {
+            breakdown,
+            team,
+            total: reward,
+            oversight,
+        } = config.settle(
             &flags,
             state.step_count,
             state.declared_root_cause_step,
-            paid,
+            &mut self.paid,
+            control,
         );
-        if control {
-            breakdown.mttr_penalty = 0.0;
-        }
-        let reward = breakdown.total();
         state.cumulative_reward += reward;
         if flags.miscommunication {
             state.miscommunications = state.miscommunications.max(1);
@@ -218,7 +219,6 @@ impl Environment {
             state.cumulative_reward += config.terminal_penalty;
         }
         let step = state.step_count;
-        self.paid.record(&breakdown);
         self.turn = (self.turn + 1) % Role::COUNT;
         let last = self.last.get_or_insert_with(|| LastStep {
             actor: role,
@@ -242,8 +242,8 @@ impl Environment {
             role,
             reward,
             breakdown,
-            team_reward: breakdown.team(),
-            oversight_reward: breakdown.oversight(config.oversight_share),
+            team_reward: team,
+            oversight_reward: oversight,
             flags,
             done,
             step,

@@ -53,7 +53,7 @@ pub use handlers::{handler, ActionContext, ActionHandler};
 pub use metrics::{MetricsRecorder, MetricsSnapshot};
 pub use projection::{ProjectionRegistration, RoleProjection};
 pub use registry::{FailureInfo, Registry};
-pub use reward::{BonusesPaid, RewardConfig};
+pub use reward::{BonusesPaid, RewardConfig, Settled};
 
 /// Re-exported so plugin crates register with the same `inventory` the engine collects from.
 pub use inventory;

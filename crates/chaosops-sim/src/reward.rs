@@ -61,6 +61,19 @@ impl Default for RewardConfig {
     }
 }
 
+/// A scored step: its breakdown and the three sums the engine reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settled {
+    /// The nine components.
+    pub breakdown: RewardBreakdown,
+    /// The team's share ([`RewardBreakdown::team`]).
+    pub team: f64,
+    /// The step reward ([`RewardBreakdown::total`]).
+    pub total: f64,
+    /// Oversight's reward ([`RewardBreakdown::oversight`] with the configured share).
+    pub oversight: f64,
+}
+
 /// Bonuses already paid in the current episode, for the once-per-episode options.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BonusesPaid {
@@ -91,6 +104,51 @@ impl RewardConfig {
             rogue_bonus_once: true,
             root_cause_bonus_once: true,
             ..RewardConfig::default()
+        }
+    }
+
+    /// Scores one step as [`score`](Self::score) does, with the MTTR charge waived for a
+    /// no-fault `control`, sums it, and notes in `paid` the bonuses it paid.
+    ///
+    /// A step with no flag set (most turns) owes only the MTTR charge and takes a short path:
+    /// the full sums with their zero terms dropped, keeping one `+ 0.0` where the full sums
+    /// would turn a -0.0 into 0.0, so the result is the same bit for bit (tested).
+    #[inline]
+    pub fn settle(
+        &self,
+        flags: &OutcomeFlags,
+        step: u32,
+        declared_step: Option<u32>,
+        paid: &mut BonusesPaid,
+        control: bool,
+    ) -> Settled {
+        if !flags.any() {
+            let mttr = if control {
+                0.0
+            } else {
+                -self.mttr_per_step * f64::from(step)
+            };
+            let team = mttr + 0.0;
+            return Settled {
+                breakdown: RewardBreakdown {
+                    mttr_penalty: mttr,
+                    ..RewardBreakdown::default()
+                },
+                team,
+                total: team,
+                oversight: 0.0 + self.oversight_share * team,
+            };
+        }
+        let mut breakdown = self.score(flags, step, declared_step, *paid);
+        if control {
+            breakdown.mttr_penalty = 0.0;
+        }
+        paid.record(&breakdown);
+        Settled {
+            breakdown,
+            team: breakdown.team(),
+            total: breakdown.total(),
+            oversight: breakdown.oversight(self.oversight_share),
         }
     }
 
@@ -137,6 +195,100 @@ impl RewardConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every component and sum as bits, so -0.0 and 0.0 differ (every NaN as one value: Rust
+    /// does not promise a NaN's payload).
+    fn bits(s: &Settled) -> Vec<u64> {
+        let bits = |x: f64| if x.is_nan() { 1 } else { x.to_bits() };
+        let mut v: Vec<u64> = s
+            .breakdown
+            .components()
+            .iter()
+            .map(|(_, x)| bits(*x))
+            .collect();
+        v.extend([s.team, s.total, s.oversight].map(bits));
+        v
+    }
+
+    #[test]
+    fn settle_matches_the_full_scoring_bit_for_bit() {
+        let configs = [
+            RewardConfig::reference(),
+            RewardConfig::strict(),
+            // Zero and negative rates and shares: the signs of zeros are where a shortcut
+            // could differ from the full sums.
+            RewardConfig {
+                mttr_per_step: 0.0,
+                ..Default::default()
+            },
+            RewardConfig {
+                mttr_per_step: -0.0,
+                oversight_share: -0.5,
+                ..Default::default()
+            },
+            RewardConfig {
+                mttr_per_step: -1.5,
+                oversight_share: 0.0,
+                ..Default::default()
+            },
+            RewardConfig {
+                mttr_per_step: f64::NAN,
+                ..Default::default()
+            },
+        ];
+        let flag_sets = [
+            OutcomeFlags::default(),
+            OutcomeFlags {
+                resolved: true,
+                ..Default::default()
+            },
+            OutcomeFlags {
+                rogue_flagged_correctly: true,
+                root_cause_correct: true,
+                ..Default::default()
+            },
+            OutcomeFlags {
+                miscommunication: true,
+                ..Default::default()
+            },
+        ];
+        let mut checked = 0;
+        for config in configs {
+            for flags in flag_sets {
+                for step in [0, 1, 3, 9, 40] {
+                    for declared in [None, Some(1), Some(7)] {
+                        for control in [false, true] {
+                            for paid in [BonusesPaid::default(), ROGUE_PAID] {
+                                let mut full = config.score(&flags, step, declared, paid);
+                                if control {
+                                    full.mttr_penalty = 0.0;
+                                }
+                                let expected = Settled {
+                                    breakdown: full,
+                                    team: full.team(),
+                                    total: full.total(),
+                                    oversight: full.oversight(config.oversight_share),
+                                };
+                                let mut noted = paid;
+                                let got =
+                                    config.settle(&flags, step, declared, &mut noted, control);
+                                assert_eq!(
+                                    bits(&got),
+                                    bits(&expected),
+                                    "{config:?} {flags:?} step {step} control {control}"
+                                );
+                                let mut expected_paid = paid;
+                                expected_paid.record(&full);
+                                assert_eq!(noted, expected_paid);
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 6 * 4 * 5 * 3 * 2 * 2);
+    }
 
     #[test]
     fn resolved_under_budget() {
