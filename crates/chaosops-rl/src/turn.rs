@@ -52,14 +52,9 @@ impl TurnOutcome {
         // stores (it waits for them to reach the cache, every step). One volatile read is
         // enough to keep them apart.
         // SAFETY: a read of an initialised field through a shared reference.
-        let (mut team, mut oversight) = (
-            unsafe { std::ptr::read_volatile(&record.team_reward) },
-            record.oversight_reward,
-        );
-        if truncated {
-            team += config.terminal_penalty;
-            oversight += config.oversight_share * config.terminal_penalty;
-        }
+        let team = unsafe { std::ptr::read_volatile(&record.team_reward) };
+        let (team, oversight) =
+            with_terminal_penalty(team, record.oversight_reward, truncated, config);
         TurnOutcome {
             record,
             team,
@@ -67,6 +62,25 @@ impl TurnOutcome {
             terminated: record.done && resolved,
             truncated,
         }
+    }
+}
+
+/// The team and oversight rewards of a turn for learners: the unresolved penalty is added
+/// (its oversight share to oversight) on the turn that ends the episode unresolved.
+#[inline(always)]
+fn with_terminal_penalty(
+    team: f64,
+    oversight: f64,
+    truncated: bool,
+    config: &RewardConfig,
+) -> (f64, f64) {
+    if truncated {
+        (
+            team + config.terminal_penalty,
+            oversight + config.oversight_share * config.terminal_penalty,
+        )
+    } else {
+        (team, oversight)
     }
 }
 
@@ -176,6 +190,37 @@ impl TurnEnv {
             Err(e) => return Err(refused(e)),
         };
         Ok(TurnOutcome::new(record, env.state().resolved, env.config()))
+    }
+
+    /// Plays the table's action `index` for the vector path: each role's reward (turn order)
+    /// and the terminated and truncated flags, exactly as [`TurnOutcome`] has them, without
+    /// the step record.
+    #[inline(always)]
+    pub(crate) fn step_index_rewards(
+        &mut self,
+        index: i64,
+    ) -> Result<([f64; Role::COUNT], bool, bool), RlError> {
+        let action = self.table.get_checked(index)?;
+        let env = self.env.as_mut().ok_or(RlError::NotReset)?;
+        let step = match env.step_learner_checked(action) {
+            Ok(step) => step,
+            Err(e) => return Err(refused(e)),
+        };
+        let truncated = step.done && !step.resolved;
+        let (team, oversight) = with_terminal_penalty(
+            step.team_reward,
+            step.oversight_reward,
+            truncated,
+            env.config(),
+        );
+        let rewards = Role::TURN_ORDER.map(|r| {
+            if r == Role::Oversight {
+                oversight
+            } else {
+                team
+            }
+        });
+        Ok((rewards, step.done && step.resolved, truncated))
     }
 
     /// Writes `role`'s numeric observation ([`crate::OBS_LEN`] values) into `out`.

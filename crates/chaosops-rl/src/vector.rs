@@ -434,11 +434,12 @@ fn step_turn(
         }
         None => {
             env.prefetch_next_observation();
-            let o = env.step_index(action.unwrap_or_default())?;
-            *row.reward = Role::TURN_ORDER.map(|role| o.reward_of(role));
-            *row.terminated = o.terminated;
-            *row.truncated = o.truncated;
-            episodes.needs_reset = o.terminated || o.truncated;
+            let (rewards, terminated, truncated) =
+                env.step_index_rewards(action.unwrap_or_default())?;
+            *row.reward = rewards;
+            *row.terminated = terminated;
+            *row.truncated = truncated;
+            episodes.needs_reset = terminated || truncated;
         }
     }
     let role = env.encode_current(row.obs).ok_or(RlError::NotReset)?;

@@ -10,6 +10,19 @@ use crate::error::SimError;
 use crate::registry::Registry;
 use crate::reward::{BonusesPaid, RewardConfig, Settled};
 
+/// What a learner's step needs of a step record (see [`Environment::step_learner_checked`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LearnerStep {
+    /// The record's team reward.
+    pub team_reward: f64,
+    /// The record's oversight reward.
+    pub oversight_reward: f64,
+    /// The episode ended with this step.
+    pub done: bool,
+    /// The incident is resolved after this step.
+    pub resolved: bool,
+}
+
 /// The last step, kept so the observation's message can borrow from the environment.
 #[derive(Clone, Debug)]
 struct LastStep {
@@ -179,6 +192,23 @@ impl Environment {
         let role = self.current_role();
         let flags = self.sim.apply_checked(role, action)?;
         Ok(self.finish_step(role, action, flags))
+    }
+
+    /// Like [`step_record_checked`](Self::step_record_checked), returning only what a
+    /// learner's step needs (the vector path: no record is written and read back).
+    pub fn step_learner_checked(
+        &mut self,
+        action: &CheckedAction,
+    ) -> Result<LearnerStep, SimError> {
+        let role = self.current_role();
+        let flags = self.sim.apply_checked(role, action)?;
+        let record = self.finish_step(role, action, flags);
+        Ok(LearnerStep {
+            team_reward: record.team_reward,
+            oversight_reward: record.oversight_reward,
+            done: record.done,
+            resolved: self.sim.state().resolved,
+        })
     }
 
     /// The rest of a step once `role`'s action is applied: physics, rewards, bookkeeping.

@@ -141,6 +141,39 @@ fn a_checked_action_steps_exactly_as_the_action_and_is_refused_once_finished() {
 }
 
 #[test]
+fn the_learner_step_reports_what_the_record_says_and_is_refused_once_finished() {
+    // A wrong fix (a flag set) and quiet turns, until the budget runs out.
+    let actions = [
+        Action::restart(Service::Auth),
+        Action::noop(),
+        Action::communicate("db latency is up"),
+        Action::noop(),
+    ];
+    let (mut full, mut learner) = (env(Difficulty::Easy, 6), env(Difficulty::Easy, 6));
+    for action in actions.iter().cycle().take(6) {
+        let c = CheckedAction::new(action.clone()).unwrap();
+        let record = full.step_record_checked(&c).unwrap();
+        let step = learner.step_learner_checked(&c).unwrap();
+        assert_eq!(step.team_reward, record.team_reward);
+        assert_eq!(step.oversight_reward, record.oversight_reward);
+        assert_eq!(step.done, record.done);
+        assert_eq!(step.resolved, full.state().resolved);
+        assert_eq!(learner.state(), full.state());
+        assert_eq!(
+            serde_json::to_value(learner.observation()).unwrap(),
+            serde_json::to_value(full.observation()).unwrap()
+        );
+    }
+    assert!(learner.is_done());
+    let before = learner.state().clone();
+    let err = learner
+        .step_learner_checked(&CheckedAction::new(Action::noop()).unwrap())
+        .unwrap_err();
+    assert!(matches!(err, SimError::EpisodeFinished { .. }), "{err}");
+    assert_eq!(learner.state(), &before);
+}
+
+#[test]
 fn oversized_input_is_refused_and_changes_nothing() {
     let mut e = env(Difficulty::Easy, 5);
     let before = e.state().clone();
