@@ -364,6 +364,13 @@ fn one_hot(out: &mut [f32], hot: Option<usize>) {
     }
 }
 
+/// `count / 8` capped at 1 (capped first: a `u8` converts in one instruction, a `usize` needs
+/// a branch for values past `i64::MAX`).
+#[inline]
+fn eighths(count: usize) -> f32 {
+    f32::from(count.min(8) as u8) * 0.125
+}
+
 #[inline]
 fn flag(b: bool) -> f32 {
     f32::from(u8::from(b))
@@ -405,8 +412,8 @@ fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OB
         }
         None => services.fill(0.0),
     }
-    out[CHAT.start] = (view.shared_chat.len() as f32 * 0.125).min(1.0);
-    out[CHAT.start + 1] = (view.private_inbox.len() as f32 * 0.125).min(1.0);
+    out[CHAT.start] = eighths(view.shared_chat.len());
+    out[CHAT.start + 1] = eighths(view.private_inbox.len());
     out[CHAT.start + 2] = flag(view.private_note.is_some());
     let last: &mut [f32; LAST_LEN] = (&mut out[LAST_ACTION.start..OBS_LEN])
         .try_into()
@@ -438,8 +445,12 @@ fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OB
             flags.miscommunication,
             ended_unresolved,
         ];
+        // The segment is zeroed above and flags are rarely set: a store per set flag costs
+        // less than assembling the eight bytes into a vector for one conversion.
         for (o, f) in rest.iter_mut().zip(values) {
-            *o = flag(f);
+            if f {
+                *o = 1.0;
+            }
         }
         rest[LAST_FLAGS.len] = signed_unit(observation.reward * (1.0 / 200.0));
     }
