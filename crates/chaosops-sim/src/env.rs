@@ -138,6 +138,7 @@ impl Environment {
     #[inline]
     pub fn observation_for(&self, role: Role) -> Observation<'_> {
         let state = self.sim.state();
+        let done = state.is_terminal();
         let (reward, message) = match &self.last {
             None => (
                 0.0,
@@ -153,12 +154,12 @@ impl Environment {
                     action_type: last.action_type,
                     target: last.has_target.then_some(last.target.as_str()),
                     flags: last.flags,
-                    ended_unresolved: state.is_terminal() && !state.resolved,
+                    ended_unresolved: done && !state.resolved,
                 },
             ),
         };
         Observation {
-            done: state.is_terminal(),
+            done,
             reward,
             view: self.sim.project_view(role),
             step: state.step_count,
