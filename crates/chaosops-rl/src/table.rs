@@ -49,7 +49,8 @@ pub struct ActionTable {
     actions: Vec<CheckedAction>,
     names: Vec<String>,
     failures: Vec<&'static str>,
-    masks: Vec<i8>,
+    /// One mask per role (in `Role::index` order).
+    masks: [Box<[i8]>; Role::COUNT],
 }
 
 impl ActionTable {
@@ -97,16 +98,19 @@ impl ActionTable {
             .map(|a| CheckedAction::new(a).expect("the table's actions are within the limits"))
             .collect();
         let n = actions.len();
-        let mut masks = vec![1i8; n * Role::COUNT];
-        for role in Role::ALL {
-            let row = &mut masks[role.index() * n..(role.index() + 1) * n];
-            if *role != Role::Manager {
+        // Indexed by `Role::index`: the vector step reads a role's mask with one load.
+        let masks = std::array::from_fn(|i| {
+            let role = Role::ALL[i];
+            debug_assert_eq!(role.index(), i);
+            let mut row = vec![1i8; n];
+            if role != Role::Manager {
                 row[RESOLVE] = 0;
             }
-            if *role != Role::Oversight {
+            if role != Role::Oversight {
                 row[FLAG..COMMUNICATE].fill(0);
             }
-        }
+            row.into_boxed_slice()
+        });
         ActionTable {
             actions,
             names,
@@ -205,8 +209,8 @@ impl ActionTable {
     /// `resolve` (the manager's) and `flag_rogue` (oversight's). The mask says what the rules
     /// allow, not what is wise; a masked action is still accepted and scored as a
     /// miscommunication.
+    #[inline]
     pub fn mask(&self, role: Role) -> &[i8] {
-        let n = self.actions.len();
-        &self.masks[role.index() * n..(role.index() + 1) * n]
+        &self.masks[role.index()]
     }
 }
