@@ -350,6 +350,13 @@ fn unit(x: f64) -> f32 {
     (x as f32).max(0.0).min(1.0)
 }
 
+/// `replicas / 8` capped at 1, in f32 directly: up to 8 both the f32 and the f64 product are
+/// exact, past it both cap at 1, so this is `unit(f64::from(replicas) / 8)` in fewer steps.
+#[inline]
+fn replicas_value(replicas: u32) -> f32 {
+    (replicas as f32 * (1.0 / 8.0)).min(1.0)
+}
+
 /// `x` in [-1, 1] as f32 (NaN as -1, see [`unit`]).
 #[allow(clippy::manual_clamp)]
 #[inline]
@@ -406,7 +413,7 @@ fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OB
                 for ((o, v), k) in s[..4].iter_mut().zip(values).zip(SCALE) {
                     *o = unit(v * k);
                 }
-                s[4] = unit(f64::from(m.replicas) * (1.0 / 8.0));
+                s[4] = replicas_value(m.replicas);
                 one_hot(&mut s[5..9], Some(usize::from(m.health.rank())));
             }
         }
@@ -943,6 +950,18 @@ mod tests {
         encode_observation(&observation(&alerts), 20, &mut fresh);
         assert_eq!(second, fresh);
         assert_ne!(first, second);
+    }
+
+    #[test]
+    fn replicas_convert_as_through_f64() {
+        let samples = (0..=4096).chain([u32::MAX / 2, u32::MAX - 1, u32::MAX]);
+        for r in samples {
+            assert_eq!(
+                replicas_value(r).to_bits(),
+                unit(f64::from(r) * (1.0 / 8.0)).to_bits(),
+                "{r}"
+            );
+        }
     }
 
     #[test]
