@@ -146,6 +146,11 @@ impl Registry {
     /// The failure registered as `id`, or the compound incident `id` names (parts joined by
     /// `+`, docs/behaviour.md §18), or an error naming what is unknown or not allowed.
     pub fn failure(&self, id: &str) -> Result<&'static dyn FailureInjector, SimError> {
+        // An id taken from a registered failure (every scenario drawn by seed) is found by
+        // address before the text is searched for a `+`.
+        if let Some(f) = self.find_by_address(id) {
+            return Ok(f);
+        }
         match crate::compound::split_id(id) {
             None => self.find(id).ok_or_else(|| self.unknown(id)),
             Some(names) => {
@@ -233,14 +238,19 @@ impl Registry {
 
     /// The failure registered as `id`, if any (a binary search).
     pub fn find(&self, id: &str) -> Option<&'static dyn FailureInjector> {
-        // An id taken from a registered failure (as scenarios drawn by seed hold) is found
-        // by address, without comparing text.
+        self.find_by_address(id).or_else(|| {
+            let i = self.ids.binary_search(&id).ok()?;
+            Some(self.failures[i])
+        })
+    }
+
+    /// The registered failure whose id is `id` itself (the same text at the same address,
+    /// as scenarios drawn by seed hold it), found without comparing text.
+    #[inline]
+    fn find_by_address(&self, id: &str) -> Option<&'static dyn FailureInjector> {
         let same = |s: &&str| s.as_ptr() == id.as_ptr() && s.len() == id.len();
-        self.ids
-            .iter()
-            .position(same)
-            .or_else(|| self.ids.binary_search(&id).ok())
-            .map(|i| self.failures[i])
+        let i = self.ids.iter().position(same)?;
+        Some(self.failures[i])
     }
 
     /// Every failure, sorted by id.
