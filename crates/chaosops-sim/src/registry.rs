@@ -236,7 +236,7 @@ impl Registry {
             .map(|i| built[i] as &'static dyn FailureInjector)
     }
 
-    /// The failure registered as `id`, if any (a binary search).
+    /// The failure registered as `id`, if any (by address, else a binary search).
     pub fn find(&self, id: &str) -> Option<&'static dyn FailureInjector> {
         self.find_by_address(id).or_else(|| {
             let i = self.ids.binary_search(&id).ok()?;

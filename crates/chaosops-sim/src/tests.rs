@@ -131,13 +131,20 @@ fn a_checked_action_steps_exactly_as_the_action_and_is_refused_once_finished() {
         assert_eq!(checked.state(), plain.state());
         assert_eq!(checked.current_role(), plain.current_role());
     }
-    assert!(checked.is_done());
-    let before = checked.state().clone();
-    let err = checked
-        .step_record_checked(&CheckedAction::new(Action::noop()).unwrap())
-        .unwrap_err();
+    assert_refused_once_finished(&mut checked, Environment::step_record_checked);
+}
+
+/// Asserts that `e`'s episode is over and that `step` refuses a noop on it with
+/// `EpisodeFinished`, changing nothing.
+fn assert_refused_once_finished<T: std::fmt::Debug>(
+    e: &mut Environment,
+    step: impl FnOnce(&mut Environment, &CheckedAction) -> Result<T, SimError>,
+) {
+    assert!(e.is_done());
+    let before = e.state().clone();
+    let err = step(e, &CheckedAction::new(Action::noop()).unwrap()).unwrap_err();
     assert!(matches!(err, SimError::EpisodeFinished { .. }), "{err}");
-    assert_eq!(checked.state(), &before);
+    assert_eq!(e.state(), &before);
 }
 
 #[test]
@@ -164,13 +171,7 @@ fn the_learner_step_reports_what_the_record_says_and_is_refused_once_finished() 
             serde_json::to_value(full.observation()).unwrap()
         );
     }
-    assert!(learner.is_done());
-    let before = learner.state().clone();
-    let err = learner
-        .step_learner_checked(&CheckedAction::new(Action::noop()).unwrap())
-        .unwrap_err();
-    assert!(matches!(err, SimError::EpisodeFinished { .. }), "{err}");
-    assert_eq!(learner.state(), &before);
+    assert_refused_once_finished(&mut learner, Environment::step_learner_checked);
 }
 
 #[test]
