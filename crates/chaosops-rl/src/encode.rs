@@ -6,7 +6,8 @@
 //! lower-cased runs of ASCII letters, digits and `_` that are not all digits, hashed with
 //! 64-bit FNV-1a into a fixed number of buckets, each bucket counting up to 4 hits.
 
-use chaosops_model::{Message, Observation, Role, RoleView, Service};
+use chaosops_model::{Message, Observation, Role, RoleView, Service, Services, State};
+use chaosops_sim::ObservationCommon;
 
 /// One named, contiguous part of the observation vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -383,10 +384,50 @@ fn flag(b: bool) -> f32 {
     f32::from(u8::from(b))
 }
 
+/// What the per-turn values need of a role's view: whether it shows the metrics, how many
+/// chat lines and inbox messages it shows, whether it shows a private note.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ViewFacts {
+    role: Role,
+    metrics: bool,
+    chat: usize,
+    inbox: usize,
+    note: bool,
+}
+
+impl ViewFacts {
+    #[inline]
+    fn of(view: &RoleView<'_>) -> Self {
+        ViewFacts {
+            role: view.role,
+            metrics: view.visible_metrics.is_some(),
+            chat: view.shared_chat.len(),
+            inbox: view.private_inbox.len(),
+            note: view.private_note.is_some(),
+        }
+    }
+}
+
+/// The part of `observation` every role shares.
+fn common_of<'a>(observation: &Observation<'a>) -> ObservationCommon<'a> {
+    ObservationCommon {
+        done: observation.done,
+        reward: observation.reward,
+        step: observation.step,
+        turn_role: observation.turn_role,
+        message: observation.message,
+    }
+}
+
 /// Writes the values that can change every turn: role, turn, services, chat counts and
-/// the last step; each slot exactly once.
-fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OBS_LEN]) {
-    let view = &observation.view;
+/// the last step; each slot exactly once. `metrics` are the view's (None when hidden).
+fn encode_turn(
+    view: &ViewFacts,
+    metrics: Option<&Services>,
+    observation: &ObservationCommon<'_>,
+    max_steps: u32,
+    out: &mut [f32; OBS_LEN],
+) {
     one_hot(
         &mut out[ROLE.start..ROLE.start + ROLE.len],
         Some(view.role.index()),
@@ -398,12 +439,12 @@ fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OB
         (observation.step as f32 / max_steps as f32).min(1.0)
     };
     out[TURN.start + 2] = flag(observation.done);
-    out[TURN.start + 3] = flag(view.visible_metrics.is_some());
+    out[TURN.start + 3] = flag(metrics.is_some());
     let services: &mut [f32; SERVICES.len] = (&mut out
         [SERVICES.start..SERVICES.start + SERVICES.len])
         .try_into()
         .expect("services segment");
-    match view.visible_metrics {
+    match metrics {
         Some(metrics) => {
             for (s, m) in services.chunks_exact_mut(PER_SERVICE).zip(metrics.0.iter()) {
                 let s: &mut [f32; PER_SERVICE] = s.try_into().expect("per service");
@@ -419,9 +460,9 @@ fn encode_turn(observation: &Observation<'_>, max_steps: u32, out: &mut [f32; OB
         }
         None => services.fill(0.0),
     }
-    out[CHAT.start] = eighths(view.shared_chat.len());
-    out[CHAT.start + 1] = eighths(view.private_inbox.len());
-    out[CHAT.start + 2] = flag(view.private_note.is_some());
+    out[CHAT.start] = eighths(view.chat);
+    out[CHAT.start + 1] = eighths(view.inbox);
+    out[CHAT.start + 2] = flag(view.note);
     let last: &mut [f32; LAST_LEN] = (&mut out[LAST_ACTION.start..OBS_LEN])
         .try_into()
         .expect("last-step segments");
@@ -514,7 +555,14 @@ pub fn encode_observation(observation: &Observation<'_>, max_steps: u32, out: &m
     let out: &mut [f32; OBS_LEN] = out.try_into().expect("observation buffer length");
     let mut block = [0.0f32; BLOCK_LEN];
     fill_block(observation, &mut block);
-    encode_turn(observation, max_steps, out);
+    let view = &observation.view;
+    encode_turn(
+        &ViewFacts::of(view),
+        view.visible_metrics,
+        &common_of(observation),
+        max_steps,
+        out,
+    );
     write_block(&block, out);
 }
 
@@ -661,8 +709,12 @@ const MAX_PARTS: usize = 12;
 
 /// The list-derived values of one role, kept while the slices its view shows stay the same.
 #[derive(Clone, Debug)]
-struct RoleBlock {
+pub(crate) struct RoleBlock {
     key: Option<ListKey>,
+    /// The view's facts, kept while the generation holds when the role's projection follows
+    /// the lists ([`chaosops_sim::RoleProjection::view_follows_lists`]): the view is then
+    /// the same until a list grows, and an encoding needs no projection.
+    facts: Option<ViewFacts>,
     block: [f32; BLOCK_LEN],
 }
 
@@ -670,8 +722,26 @@ impl Default for RoleBlock {
     fn default() -> Self {
         RoleBlock {
             key: None,
+            facts: None,
             block: [0.0; BLOCK_LEN],
         }
+    }
+}
+
+impl RoleBlock {
+    /// Writes the observation from the kept view facts and block, the state's metrics when
+    /// the view shows them, and `common`: what [`Encoder::encode`] would write.
+    #[inline(always)]
+    pub(crate) fn write(
+        &self,
+        facts: &ViewFacts,
+        state: &State,
+        common: &ObservationCommon<'_>,
+        out: &mut [f32; OBS_LEN],
+    ) {
+        let metrics = facts.metrics.then_some(&state.services);
+        encode_turn(facts, metrics, common, state.max_steps, out);
+        write_block(&self.block, out);
     }
 }
 
@@ -697,6 +767,7 @@ impl Encoder {
     pub(crate) fn clear(&mut self) {
         for r in &mut self.roles {
             r.key = None;
+            r.facts = None;
         }
         self.parts.clear();
     }
@@ -719,14 +790,28 @@ impl Encoder {
         let _ = role;
     }
 
+    /// The kept values of `role` and its view facts, when the lists have not changed since
+    /// they were taken (`generation`, as for [`Encoder::encode`]) and its projection follows
+    /// the lists; [`RoleBlock::write`] then encodes without a view.
+    #[inline(always)]
+    pub(crate) fn cached(&self, role: Role, generation: usize) -> Option<(&RoleBlock, ViewFacts)> {
+        let kept = &self.roles[role.index()];
+        match kept.facts {
+            Some(facts) if generation == self.generation => Some((kept, facts)),
+            _ => None,
+        }
+    }
+
     /// Encodes `observation` into `out`. `generation` is the total length of the state's
-    /// lists; `memo` is asked for only when a list must be counted.
+    /// lists; `memo` is asked for only when a list must be counted. `follows_lists`: the
+    /// view's projection follows the lists, so its facts are kept for [`Encoder::cached`].
     #[inline(always)]
     pub(crate) fn encode(
         &mut self,
         observation: &Observation<'_>,
         generation: usize,
         max_steps: u32,
+        follows_lists: bool,
         memo: impl FnOnce(&mut dyn FnMut(&mut TokenMemo)),
         out: &mut [f32; OBS_LEN],
     ) {
@@ -754,7 +839,15 @@ impl Encoder {
             }
             self.roles[r].key = Some(key);
         }
-        encode_turn(observation, max_steps, out);
+        let facts = ViewFacts::of(view);
+        self.roles[r].facts = follows_lists.then_some(facts);
+        encode_turn(
+            &facts,
+            view.visible_metrics,
+            &common_of(observation),
+            max_steps,
+            out,
+        );
         write_block(&self.roles[r].block, out);
     }
 }
@@ -938,6 +1031,7 @@ mod tests {
                 &observation(alerts),
                 generation,
                 20,
+                true,
                 |fill| fill(&mut memo),
                 &mut out,
             );

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chaosops_model::{Action, Difficulty, FailureId, FleetAgent, Role, Service};
 use chaosops_roles::PolicyKind;
-use chaosops_sim::{Environment, Registry, RewardConfig};
+use chaosops_sim::{Environment, Registry, RewardConfig, RoleProjection};
 
 use crate::*;
 
@@ -222,6 +222,16 @@ fn cached_encoding_equals_encoding_from_scratch() {
 }
 
 fn check_cached_episode(env: &mut TurnEnv, t: &ActionTable, seed: u64, config: usize) {
+    assert_eq!(
+        first_cached_mismatch(env, t, seed),
+        None,
+        "config {config} seed {seed}: the cached encoding differs at (step, role)"
+    );
+}
+
+/// Plays the episode of `seed` with actions drawn from it, encoding every role through the
+/// cache and from scratch at each turn; the first (step, role) where they differ.
+fn first_cached_mismatch(env: &mut TurnEnv, t: &ActionTable, seed: u64) -> Option<(u64, Role)> {
     env.reset(seed).unwrap();
     let mut k = 0;
     while !env.is_done() {
@@ -231,11 +241,75 @@ fn check_cached_episode(env: &mut TurnEnv, t: &ActionTable, seed: u64, config: u
             let e = env.environment().unwrap();
             let mut fresh = [0.0f32; OBS_LEN];
             encode_observation(&e.observation_for(*role), e.state().max_steps, &mut fresh);
-            assert_eq!(cached, fresh, "config {config} seed {seed} role {role}");
+            if cached != fresh {
+                return Some((k, *role));
+            }
         }
         let i = (splitmix64(seed * 1000 + k) % t.len() as u64) as i64;
         env.step_index(i).unwrap();
         k += 1;
+    }
+    None
+}
+
+/// The SRE's view with its metrics hidden on odd steps: it reads the step count, not only
+/// the lists. `claims` is what it declares.
+struct Flicker {
+    claims: bool,
+}
+
+impl RoleProjection for Flicker {
+    fn role(&self) -> Role {
+        Role::Sre
+    }
+    fn project<'a>(&self, state: &'a chaosops_model::State) -> chaosops_model::RoleView<'a> {
+        let mut view = registry().projection(Role::Sre).project(state);
+        if state.step_count % 2 == 1 {
+            view.visible_metrics = None;
+        }
+        view
+    }
+    fn view_follows_lists(&self) -> bool {
+        self.claims
+    }
+}
+
+/// The built-in failures and projections, the SRE's replaced by `sre`.
+fn registry_with_sre(sre: &'static Flicker) -> &'static Registry {
+    let global = registry();
+    let projections = Role::ALL.iter().map(|&r| {
+        if r == Role::Sre {
+            sre as &dyn RoleProjection
+        } else {
+            global.projection(r)
+        }
+    });
+    Box::leak(Box::new(
+        Registry::from_parts(global.failures(), projections).unwrap(),
+    ))
+}
+
+#[test]
+fn a_projection_that_reads_more_than_the_lists_is_projected_every_turn() {
+    // Declared honestly (the default), a projection that reads the step count is asked every
+    // turn and the encoding stays exact. The same projection claiming to follow the lists is
+    // caught by this check, so the check can fail.
+    static HONEST: Flicker = Flicker { claims: false };
+    static CLAIMS: Flicker = Flicker { claims: true };
+    for (sre, exact) in [(&HONEST, true), (&CLAIMS, false)] {
+        let source =
+            Arc::new(ScenarioSource::new(registry_with_sre(sre), &EnvConfig::default()).unwrap());
+        let t = Arc::new(ActionTable::new(source.registry()));
+        let mut env = TurnEnv::new(source, t.clone());
+        let mismatches: Vec<_> = (0..20u64)
+            .filter_map(|seed| first_cached_mismatch(&mut env, &t, seed))
+            .collect();
+        assert_eq!(
+            mismatches.is_empty(),
+            exact,
+            "claims {}: {mismatches:?}",
+            sre.claims
+        );
     }
 }
 

@@ -272,7 +272,8 @@ impl TurnEnv {
     }
 }
 
-/// Writes `role`'s observation of `env` into `out`, through `encoder`'s cache.
+/// Writes `role`'s observation of `env` into `out`, through `encoder`'s cache: without a
+/// view when the role's values are kept and no list has changed since, else from the view.
 #[inline(always)]
 fn encode_row(
     encoder: &mut Encoder,
@@ -281,6 +282,16 @@ fn encode_row(
     out: &mut [f32; crate::OBS_LEN],
 ) {
     let state = env.state();
+    let generation = list_generation(state);
+    if let Some((kept, facts)) = encoder.cached(role, generation) {
+        kept.write(&facts, state, &env.observation_common(), out);
+        return;
+    }
+    let follows_lists = env
+        .simulator()
+        .registry()
+        .projection(role)
+        .view_follows_lists();
     let observation = env.observation_for(role);
     let memo = |fill: &mut dyn FnMut(&mut TokenMemo)| {
         MEMO.with(|memo| match memo.try_borrow_mut() {
@@ -291,8 +302,9 @@ fn encode_row(
     };
     encoder.encode(
         &observation,
-        list_generation(state),
+        generation,
         state.max_steps,
+        follows_lists,
         memo,
         out,
     );

@@ -20,6 +20,9 @@ impl RoleProjection for Dev {
         };
         project(Role::Dev, state, visibility)
     }
+    fn view_follows_lists(&self) -> bool {
+        true
+    }
 }
 
 inventory::submit! { ProjectionRegistration(&Dev) }

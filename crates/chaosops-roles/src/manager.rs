@@ -20,6 +20,9 @@ impl RoleProjection for Manager {
         };
         project(Role::Manager, state, visibility)
     }
+    fn view_follows_lists(&self) -> bool {
+        true
+    }
 }
 
 inventory::submit! { ProjectionRegistration(&Manager) }

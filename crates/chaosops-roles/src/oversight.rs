@@ -27,6 +27,9 @@ impl RoleProjection for Oversight {
         }
         view
     }
+    fn view_follows_lists(&self) -> bool {
+        true
+    }
 }
 
 inventory::submit! { ProjectionRegistration(&Oversight) }

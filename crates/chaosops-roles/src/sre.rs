@@ -20,6 +20,9 @@ impl RoleProjection for Sre {
         };
         project(Role::Sre, state, visibility)
     }
+    fn view_follows_lists(&self) -> bool {
+        true
+    }
 }
 
 inventory::submit! { ProjectionRegistration(&Sre) }

@@ -23,6 +23,22 @@ pub struct LearnerStep {
     pub resolved: bool,
 }
 
+/// What every role observes alike: an [`Observation`] without its view (see
+/// [`Environment::observation_common`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ObservationCommon<'a> {
+    /// True once the episode is over.
+    pub done: bool,
+    /// Reward of the step that led here (0 at reset).
+    pub reward: f64,
+    /// Step count.
+    pub step: u32,
+    /// The role whose turn it is.
+    pub turn_role: Role,
+    /// What just happened.
+    pub message: Message<'a>,
+}
+
 /// The last step, kept so the observation's message can borrow from the environment.
 #[derive(Clone, Debug)]
 struct LastStep {
@@ -137,6 +153,21 @@ impl Environment {
     /// message and reward as everyone sees them.
     #[inline]
     pub fn observation_for(&self, role: Role) -> Observation<'_> {
+        let common = self.observation_common();
+        Observation {
+            done: common.done,
+            reward: common.reward,
+            view: self.sim.project_view(role),
+            step: common.step,
+            turn_role: common.turn_role,
+            message: common.message,
+        }
+    }
+
+    /// The part of [`observation_for`](Self::observation_for) that is the same for every
+    /// role, without projecting a view.
+    #[inline]
+    pub fn observation_common(&self) -> ObservationCommon<'_> {
         let state = self.sim.state();
         let done = state.is_terminal();
         let (reward, message) = match &self.last {
@@ -158,10 +189,9 @@ impl Environment {
                 },
             ),
         };
-        Observation {
+        ObservationCommon {
             done,
             reward,
-            view: self.sim.project_view(role),
             step: state.step_count,
             turn_role: self.current_role(),
             message,
