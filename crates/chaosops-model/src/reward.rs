@@ -25,7 +25,21 @@ pub struct OutcomeFlags {
     pub miscommunication: bool,
 }
 
+// `OutcomeFlags::none` makes the flags from one zeroed 8-byte word.
+const _: () = assert!(std::mem::size_of::<OutcomeFlags>() == 8);
+
 impl OutcomeFlags {
+    /// No flag set, as `default()`, but written as one 8-byte word. The engine starts each
+    /// action with these and reads them back as one word after the handler: from the two
+    /// overlapping 4-byte stores `default()` compiles to, that read cannot be forwarded and
+    /// waits for the stores to reach the cache, every step.
+    #[inline]
+    pub fn none() -> Self {
+        // SAFETY: `OutcomeFlags` is seven `bool`s in eight bytes (asserted above); eight
+        // zero bytes are seven `false`s and a zeroed padding byte.
+        unsafe { std::mem::transmute::<u64, Self>(0) }
+    }
+
     /// True when any flag is set: the action achieved or cost something.
     #[inline]
     pub fn any(&self) -> bool {

@@ -207,12 +207,13 @@ impl TurnEnv {
             Err(e) => return Err(refused(e)),
         };
         let truncated = step.done && !step.resolved;
-        let (team, oversight) = with_terminal_penalty(
-            step.team_reward,
-            step.oversight_reward,
-            truncated,
-            env.config(),
-        );
+        // As in `TurnOutcome::new`: the engine returned the two rewards as two 8-byte
+        // stores, and the one 16-byte load the compiler would read them with cannot be
+        // forwarded from those (it waits for them to reach the cache, every step).
+        // SAFETY: a read of an initialised field through a shared reference.
+        let team = unsafe { std::ptr::read_volatile(&step.team_reward) };
+        let (team, oversight) =
+            with_terminal_penalty(team, step.oversight_reward, truncated, env.config());
         let rewards = Role::TURN_ORDER.map(|r| {
             if r == Role::Oversight {
                 oversight

@@ -198,7 +198,7 @@ impl Simulator {
     /// Applies an action within the documented limits to a running episode.
     #[inline]
     fn apply(&mut self, role: Role, action: &Action) -> OutcomeFlags {
-        let mut flags = OutcomeFlags::default();
+        let mut flags = OutcomeFlags::none();
         self.state.step_count += 1;
         let turn = Turn { role, action };
         let mut cx = ActionContext {
