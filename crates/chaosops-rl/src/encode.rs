@@ -802,13 +802,18 @@ impl Encoder {
         }
     }
 
-    /// Encodes `observation` into `out`. `generation` is the total length of the state's
-    /// lists; `memo` is asked for only when a list must be counted. `follows_lists`: the
-    /// view's projection follows the lists, so its facts are kept for [`Encoder::cached`].
+    /// Encodes the observation made of `view` and `common` into `out`. `generation` is the
+    /// total length of the state's lists; `memo` is asked for only when a list must be
+    /// counted. `follows_lists`: the view's projection follows the lists, so its facts are
+    /// kept for [`Encoder::cached`].
+    // The view and the common part come apart (an `Observation` built to carry them is
+    // copied with wide loads right after its fields are written, which stalls).
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub(crate) fn encode(
         &mut self,
-        observation: &Observation<'_>,
+        view: &RoleView<'_>,
+        common: &ObservationCommon<'_>,
         generation: usize,
         max_steps: u32,
         follows_lists: bool,
@@ -819,7 +824,6 @@ impl Encoder {
             self.clear();
             self.generation = generation;
         }
-        let view = &observation.view;
         let key = list_key(view);
         let r = view.role.index();
         if !self.roles[r].key.is_some_and(|k| same_key(&k, &key)) {
@@ -837,18 +841,28 @@ impl Encoder {
                     memo(&mut |memo| fill_block_from_parts(view, &key, parts, memo, block));
                 }
             }
-            self.roles[r].key = Some(key);
+            // Word by word: the key was just written a word at a time, and the 16-byte loads
+            // a plain copy makes could not be forwarded from those stores.
+            let kept = self.roles[r].key.insert([(0, 0); 5]);
+            for (k, id) in kept.iter_mut().zip(&key) {
+                // SAFETY: reads of initialised fields through shared references.
+                *k = unsafe {
+                    (
+                        std::ptr::read_volatile(&id.0),
+                        std::ptr::read_volatile(&id.1),
+                    )
+                };
+            }
         }
-        let facts = ViewFacts::of(view);
-        self.roles[r].facts = follows_lists.then_some(facts);
-        encode_turn(
-            &facts,
-            view.visible_metrics,
-            &common_of(observation),
-            max_steps,
-            out,
-        );
-        write_block(&self.roles[r].block, out);
+        // The facts are written where they are kept and read from there (a copy of the
+        // freshly written fields would stall the same way).
+        let kept = &mut self.roles[r];
+        let facts = kept.facts.insert(ViewFacts::of(view));
+        encode_turn(facts, view.visible_metrics, common, max_steps, out);
+        if !follows_lists {
+            kept.facts = None;
+        }
+        write_block(&kept.block, out);
     }
 }
 
@@ -1027,8 +1041,10 @@ mod tests {
         let mut memo = TokenMemo::default();
         let mut encode = |alerts: &[Alert], generation: usize| {
             let mut out = [0.0f32; OBS_LEN];
+            let observation = observation(alerts);
             encoder.encode(
-                &observation(alerts),
+                &observation.view,
+                &common_of(&observation),
                 generation,
                 20,
                 true,

@@ -293,7 +293,8 @@ fn encode_row(
         .registry()
         .projection(role)
         .view_follows_lists();
-    let observation = env.observation_for(role);
+    let view = env.simulator().project_view(role);
+    let common = env.observation_common();
     let memo = |fill: &mut dyn FnMut(&mut TokenMemo)| {
         MEMO.with(|memo| match memo.try_borrow_mut() {
             Ok(mut memo) => fill(&mut memo),
@@ -302,7 +303,8 @@ fn encode_row(
         })
     };
     encoder.encode(
-        &observation,
+        &view,
+        &common,
         generation,
         state.max_steps,
         follows_lists,
