@@ -34,7 +34,7 @@ pub use names::{
     ActionType, Component, Difficulty, FleetAgent, Health, LogLevel, Role, Service, Severity,
     Split, Variation,
 };
-pub use observation::{Message, Observation, ObservationData};
+pub use observation::{Message, Observation, ObservationCommon, ObservationData};
 pub use record::StepRecord;
 pub use reward::{blend, OutcomeFlags, RewardBreakdown};
 pub use scenario::{failure_type_or_parts, Scenario, ScenarioSpec, DEFAULT_MAX_STEPS};

@@ -100,6 +100,48 @@ pub struct Observation<'a> {
     pub message: Message<'a>,
 }
 
+/// What every role observes alike: an [`Observation`] without its view.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ObservationCommon<'a> {
+    /// True once the episode is over.
+    pub done: bool,
+    /// Reward of the step that led here (0 at reset).
+    pub reward: f64,
+    /// Step count.
+    pub step: u32,
+    /// The role whose turn it is.
+    pub turn_role: Role,
+    /// What just happened.
+    pub message: Message<'a>,
+}
+
+impl<'a> Observation<'a> {
+    /// The observation of `view`, with what every role observes alike.
+    #[inline]
+    pub fn new(common: ObservationCommon<'a>, view: RoleView<'a>) -> Self {
+        Observation {
+            done: common.done,
+            reward: common.reward,
+            view,
+            step: common.step,
+            turn_role: common.turn_role,
+            message: common.message,
+        }
+    }
+
+    /// What every role observes alike.
+    #[inline]
+    pub fn common(&self) -> ObservationCommon<'a> {
+        ObservationCommon {
+            done: self.done,
+            reward: self.reward,
+            step: self.step,
+            turn_role: self.turn_role,
+            message: self.message,
+        }
+    }
+}
+
 impl Serialize for Observation<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("Observation", 6)?;

@@ -6,8 +6,9 @@
 //! lower-cased runs of ASCII letters, digits and `_` that are not all digits, hashed with
 //! 64-bit FNV-1a into a fixed number of buckets, each bucket counting up to 4 hits.
 
-use chaosops_model::{Message, Observation, Role, RoleView, Service, Services, State};
-use chaosops_sim::ObservationCommon;
+use chaosops_model::{
+    Message, Observation, ObservationCommon, Role, RoleView, Service, Services, State,
+};
 
 /// One named, contiguous part of the observation vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -408,17 +409,6 @@ impl ViewFacts {
     }
 }
 
-/// The part of `observation` every role shares.
-fn common_of<'a>(observation: &Observation<'a>) -> ObservationCommon<'a> {
-    ObservationCommon {
-        done: observation.done,
-        reward: observation.reward,
-        step: observation.step,
-        turn_role: observation.turn_role,
-        message: observation.message,
-    }
-}
-
 /// Writes the values that can change every turn: role, turn, services, chat counts and
 /// the last step; each slot exactly once. `metrics` are the view's (None when hidden).
 fn encode_turn(
@@ -559,7 +549,7 @@ pub fn encode_observation(observation: &Observation<'_>, max_steps: u32, out: &m
     encode_turn(
         &ViewFacts::of(view),
         view.visible_metrics,
-        &common_of(observation),
+        &observation.common(),
         max_steps,
         out,
     );
@@ -806,8 +796,8 @@ impl Encoder {
     /// total length of the state's lists; `memo` is asked for only when a list must be
     /// counted. `follows_lists`: the view's projection follows the lists, so its facts are
     /// kept for [`Encoder::cached`].
-    // The view and the common part come apart (an `Observation` built to carry them is
-    // copied with wide loads right after its fields are written, which stalls).
+    // The view and the common part come apart: the cached path has no view, and building an
+    // `Observation` only to take it apart again costs instructions.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub(crate) fn encode(
@@ -841,27 +831,12 @@ impl Encoder {
                     memo(&mut |memo| fill_block_from_parts(view, &key, parts, memo, block));
                 }
             }
-            // Word by word: the key was just written a word at a time, and the 16-byte loads
-            // a plain copy makes could not be forwarded from those stores.
-            let kept = self.roles[r].key.insert([(0, 0); 5]);
-            for (k, id) in kept.iter_mut().zip(&key) {
-                // SAFETY: reads of initialised fields through shared references.
-                *k = unsafe {
-                    (
-                        std::ptr::read_volatile(&id.0),
-                        std::ptr::read_volatile(&id.1),
-                    )
-                };
-            }
+            self.roles[r].key = Some(key);
         }
-        // The facts are written where they are kept and read from there (a copy of the
-        // freshly written fields would stall the same way).
-        let kept = &mut self.roles[r];
-        let facts = kept.facts.insert(ViewFacts::of(view));
-        encode_turn(facts, view.visible_metrics, common, max_steps, out);
-        if !follows_lists {
-            kept.facts = None;
-        }
+        let facts = ViewFacts::of(view);
+        self.roles[r].facts = follows_lists.then_some(facts);
+        encode_turn(&facts, view.visible_metrics, common, max_steps, out);
+        let kept = &self.roles[r];
         write_block(&kept.block, out);
     }
 }
@@ -1044,7 +1019,7 @@ mod tests {
             let observation = observation(alerts);
             encoder.encode(
                 &observation.view,
-                &common_of(&observation),
+                &observation.common(),
                 generation,
                 20,
                 true,

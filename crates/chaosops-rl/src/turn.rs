@@ -47,14 +47,12 @@ impl TurnOutcome {
     /// Builds the learner view of a step record; `resolved` is the state's flag after it.
     pub fn new(record: StepRecord, resolved: bool, config: &RewardConfig) -> Self {
         let truncated = record.done && !resolved;
-        // Two 8-byte reads: the engine has just written these fields one by one, and the one
-        // 16-byte load the compiler would merge them into cannot be forwarded from those
-        // stores (it waits for them to reach the cache, every step). One volatile read is
-        // enough to keep them apart.
-        // SAFETY: a read of an initialised field through a shared reference.
-        let team = unsafe { std::ptr::read_volatile(&record.team_reward) };
-        let (team, oversight) =
-            with_terminal_penalty(team, record.oversight_reward, truncated, config);
+        let (team, oversight) = with_terminal_penalty(
+            read_apart(&record.team_reward),
+            record.oversight_reward,
+            truncated,
+            config,
+        );
         TurnOutcome {
             record,
             team,
@@ -63,6 +61,16 @@ impl TurnOutcome {
             truncated,
         }
     }
+}
+
+/// The team reward the engine has just returned, read on its own: the engine wrote the team
+/// and oversight rewards as two 8-byte stores, and the one 16-byte load the compiler would
+/// merge the two reads into cannot be forwarded from them (it waits for them to reach the
+/// cache, every step). One volatile read keeps the reads apart.
+#[inline(always)]
+fn read_apart(team: &f64) -> f64 {
+    // SAFETY: a read of an initialised value through a shared reference.
+    unsafe { std::ptr::read_volatile(team) }
 }
 
 /// The team and oversight rewards of a turn for learners: the unresolved penalty is added
@@ -207,13 +215,12 @@ impl TurnEnv {
             Err(e) => return Err(refused(e)),
         };
         let truncated = step.done && !step.resolved;
-        // As in `TurnOutcome::new`: the engine returned the two rewards as two 8-byte
-        // stores, and the one 16-byte load the compiler would read them with cannot be
-        // forwarded from those (it waits for them to reach the cache, every step).
-        // SAFETY: a read of an initialised field through a shared reference.
-        let team = unsafe { std::ptr::read_volatile(&step.team_reward) };
-        let (team, oversight) =
-            with_terminal_penalty(team, step.oversight_reward, truncated, env.config());
+        let (team, oversight) = with_terminal_penalty(
+            read_apart(&step.team_reward),
+            step.oversight_reward,
+            truncated,
+            env.config(),
+        );
         let rewards = Role::TURN_ORDER.map(|r| {
             if r == Role::Oversight {
                 oversight
@@ -288,12 +295,9 @@ fn encode_row(
         kept.write(&facts, state, &env.observation_common(), out);
         return;
     }
-    let follows_lists = env
-        .simulator()
-        .registry()
-        .projection(role)
-        .view_follows_lists();
-    let view = env.simulator().project_view(role);
+    let projection = env.simulator().registry().projection(role);
+    let follows_lists = projection.view_follows_lists();
+    let view = projection.project(state);
     let common = env.observation_common();
     let memo = |fill: &mut dyn FnMut(&mut TokenMemo)| {
         MEMO.with(|memo| match memo.try_borrow_mut() {

@@ -1,8 +1,8 @@
 //! The turn-based environment of docs/behaviour.md §7: role forcing, rewards, observations.
 
 use chaosops_model::{
-    Action, ActionType, CheckedAction, Message, Observation, OutcomeFlags, Role, Scenario, State,
-    StepRecord, Uuid,
+    Action, ActionType, CheckedAction, Message, Observation, ObservationCommon, OutcomeFlags, Role,
+    Scenario, State, StepRecord, Uuid,
 };
 
 use crate::engine::Simulator;
@@ -21,22 +21,6 @@ pub struct LearnerStep {
     pub done: bool,
     /// The incident is resolved after this step.
     pub resolved: bool,
-}
-
-/// What every role observes alike: an [`Observation`] without its view (see
-/// [`Environment::observation_common`]).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ObservationCommon<'a> {
-    /// True once the episode is over.
-    pub done: bool,
-    /// Reward of the step that led here (0 at reset).
-    pub reward: f64,
-    /// Step count.
-    pub step: u32,
-    /// The role whose turn it is.
-    pub turn_role: Role,
-    /// What just happened.
-    pub message: Message<'a>,
 }
 
 /// The last step, kept so the observation's message can borrow from the environment.
@@ -153,15 +137,7 @@ impl Environment {
     /// message and reward as everyone sees them.
     #[inline]
     pub fn observation_for(&self, role: Role) -> Observation<'_> {
-        let common = self.observation_common();
-        Observation {
-            done: common.done,
-            reward: common.reward,
-            view: self.sim.project_view(role),
-            step: common.step,
-            turn_role: common.turn_role,
-            message: common.message,
-        }
+        Observation::new(self.observation_common(), self.sim.project_view(role))
     }
 
     /// The part of [`observation_for`](Self::observation_for) that is the same for every

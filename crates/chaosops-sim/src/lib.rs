@@ -46,7 +46,7 @@ mod tests;
 pub mod variation;
 
 pub use engine::{Simulator, DECOY_COUNT};
-pub use env::{Environment, LearnerStep, ObservationCommon, StepOutcome};
+pub use env::{Environment, LearnerStep, StepOutcome};
 pub use error::SimError;
 pub use failure::{FailureInjector, FailureRegistration, Playbook, TierSlot, Turn};
 pub use handlers::{handler, ActionContext, ActionHandler};
