@@ -153,4 +153,11 @@ mod tests {
         assert_eq!(b.total(), 146.0);
         assert!((b.oversight(0.3) - (50.0 + 0.3 * 96.0)).abs() < 1e-12);
     }
+
+    #[test]
+    fn none_is_the_default_and_sets_no_flag() {
+        // `none` builds the flags by transmuting a zero word; it must be `default()`.
+        assert_eq!(OutcomeFlags::none(), OutcomeFlags::default());
+        assert!(!OutcomeFlags::none().any());
+    }
 }

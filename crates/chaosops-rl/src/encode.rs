@@ -836,8 +836,7 @@ impl Encoder {
         let facts = ViewFacts::of(view);
         self.roles[r].facts = follows_lists.then_some(facts);
         encode_turn(&facts, view.visible_metrics, common, max_steps, out);
-        let kept = &self.roles[r];
-        write_block(&kept.block, out);
+        write_block(&self.roles[r].block, out);
     }
 }
 
