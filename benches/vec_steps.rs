@@ -8,7 +8,9 @@
 //!
 //! `--envs N` environments (64) step `--steps S` times (2000) with noop actions on one thread,
 //! drawing episodes as `chaosops.VecEnv(N)` does (the reference tiers, their step budgets);
-//! `--max-steps M` sets one budget instead (1000 gives the steady state, without resets). It
+//! `--max-steps M` sets one budget instead (1000 gives the steady state, without resets), and
+//! `--random` steps with random table indices instead of noop (64 rows drawn once from a fixed
+//! generator, row `k % 64` at step `k`, as `python/bench/bench.py` does). It
 //! prints the wall-clock time per environment step and a checksum of the last observations,
 //! which must not change when only the speed does.
 //!
@@ -51,12 +53,12 @@ fn main() {
     let mut env = VecEnv::new(source, table, VecMode::Turn, n, 1).expect("vector env");
     let mut out = VecOutputs::for_env(&env);
     env.reset(0, out.buffers()).expect("reset");
-    let actions = vec![0i64; n];
+    let rows = action_rows(n, env.table().len(), args.iter().any(|a| a == "--random"));
     let clock = !args.iter().any(|a| a == "--no-clock");
     let clock_before = clock.then(clock_ghz).flatten();
     let start = Instant::now();
-    for _ in 0..steps {
-        env.step(&actions, out.buffers()).expect("step");
+    for k in 0..steps {
+        env.step(&rows[k % 64], out.buffers()).expect("step");
     }
     let elapsed = start.elapsed();
     let clock_after = clock.then(clock_ghz).flatten();
@@ -73,6 +75,22 @@ fn main() {
             ns * ghz
         );
     }
+}
+
+/// 64 rows of `n` actions: noop, or random table indices from a fixed 64-bit LCG (the same
+/// rows at every run, so the checksum stays comparable).
+fn action_rows(n: usize, n_actions: usize, random: bool) -> Vec<Vec<i64>> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        // The high bits of an LCG are its good ones.
+        ((state >> 33) % n_actions as u64) as i64
+    };
+    (0..64)
+        .map(|_| (0..n).map(|_| if random { next() } else { 0 }).collect())
+        .collect()
 }
 
 /// The core's clock in GHz, estimated from a timed chain of dependent adds (one cycle each on
