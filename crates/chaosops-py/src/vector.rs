@@ -376,7 +376,13 @@ impl PyVecEnv {
         let mut on_stack = [std::mem::MaybeUninit::<i64>::uninit(); ACTIONS_ON_STACK];
         let on_heap: Vec<i64>;
         let actions: &[i64] = if given.len() <= ACTIONS_ON_STACK {
-            on_stack[..given.len()].write_copy_of_slice(given)
+            let to = on_stack.as_mut_ptr().cast::<i64>();
+            // SAFETY: `given.len()` values fit the array, which `given` cannot overlap; the
+            // slice returned covers exactly the values just written.
+            unsafe {
+                std::ptr::copy_nonoverlapping(given.as_ptr(), to, given.len());
+                std::slice::from_raw_parts(to, given.len())
+            }
         } else {
             on_heap = given.to_vec();
             &on_heap
