@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod action;
+mod episode_id;
 mod error;
 mod failure_id;
 pub mod limits;
@@ -28,6 +29,7 @@ mod state;
 mod view;
 
 pub use action::{coerce_replicas, Action, ActionArgs, CheckedAction};
+pub use episode_id::EpisodeId;
 pub use error::ModelError;
 pub use failure_id::FailureId;
 pub use names::{

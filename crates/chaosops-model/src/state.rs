@@ -6,8 +6,8 @@ use std::ops::{Index, IndexMut};
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use uuid::Uuid;
 
+use crate::episode_id::EpisodeId;
 use crate::failure_id::FailureId;
 use crate::names::{Component, Difficulty, FleetAgent, Health, LogLevel, Role, Service, Severity};
 
@@ -275,8 +275,9 @@ fn is_zero(n: &u8) -> bool {
 /// The ground truth of one episode.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct State {
-    /// Episode id (drawn from the episode's seeded generator unless supplied).
-    pub episode_id: Uuid,
+    /// Episode id (drawn from the episode's seeded generator unless supplied; see
+    /// [`EpisodeId`]).
+    pub episode_id: EpisodeId,
     /// Actions applied so far.
     pub step_count: u32,
     /// Step budget of the episode.
@@ -328,14 +329,14 @@ pub struct State {
 impl State {
     /// A fresh state at the healthy baseline, before any failure is injected.
     pub fn new(
-        episode_id: Uuid,
+        episode_id: impl Into<EpisodeId>,
         failure_type: FailureId,
         difficulty: Difficulty,
         max_steps: u32,
         rogue_fleet_agent: Option<FleetAgent>,
     ) -> Self {
         State {
-            episode_id,
+            episode_id: episode_id.into(),
             step_count: 0,
             max_steps,
             difficulty,
@@ -364,7 +365,7 @@ impl State {
     /// the lists' allocations.
     pub fn reset(
         &mut self,
-        episode_id: Uuid,
+        episode_id: impl Into<EpisodeId>,
         failure_type: FailureId,
         difficulty: Difficulty,
         max_steps: u32,
@@ -394,7 +395,7 @@ impl State {
             variant_targets,
             parts_fixed,
         } = self;
-        *id = episode_id;
+        *id = episode_id.into();
         *step_count = 0;
         *budget = max_steps;
         *tier = difficulty;
@@ -524,7 +525,7 @@ mod tests {
     #[test]
     fn state_json_uses_spec_field_names_and_round_trips() {
         let mut state = State::new(
-            Uuid::nil(),
+            uuid::Uuid::nil(),
             FailureId::DB_DEADLOCK,
             Difficulty::Hard,
             20,

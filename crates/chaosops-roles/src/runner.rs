@@ -103,7 +103,7 @@ impl EpisodeResult {
         let state = env.state();
         EpisodeResult {
             scenario: scenario.clone(),
-            episode_id: state.episode_id,
+            episode_id: state.episode_id.get(),
             steps,
             resolved: state.resolved,
             final_step: state.step_count,

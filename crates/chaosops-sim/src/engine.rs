@@ -1,8 +1,8 @@
 //! The simulator: reset, apply an action, tick, terminal test and view projection.
 
 use chaosops_model::{
-    Action, CheckedAction, Component, FailureId, LogLevel, OutcomeFlags, Role, RoleView, Scenario,
-    Service, State, Uuid, Variation,
+    Action, CheckedAction, Component, EpisodeId, FailureId, LogLevel, OutcomeFlags, Role, RoleView,
+    Scenario, Service, State, Uuid, Variation,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -39,6 +39,41 @@ const DECOYS: [(Service, LogLevel, &str); 4] = [
     ),
 ];
 
+/// Draws of a `u32` the episode id takes from the episode's generator (one byte of each).
+const ID_WORDS: u128 = 16;
+
+/// The episode id a reset draws when none is given: the low bytes of the first 16 `u32`
+/// draws of the episode's generator, seeded by the scenario (docs/behaviour.md §13).
+pub fn draw_episode_id(seed: u64) -> Uuid {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    uuid::Builder::from_random_bytes(rng.random()).into_uuid()
+}
+
+/// The episode's seeded generator, created when first used, as a reset that drew the episode
+/// id would leave it: most episodes (every one without decoys, unless a plugin asks) never use
+/// it, and seeding and filling it was a tenth of a learner's reset.
+#[derive(Clone, Debug)]
+struct Generator {
+    seed: u64,
+    rng: Option<ChaCha8Rng>,
+}
+
+impl Generator {
+    fn new(seed: u64) -> Self {
+        Generator { seed, rng: None }
+    }
+
+    /// The generator, past the episode id's draws and whatever was drawn since.
+    fn get(&mut self) -> &mut ChaCha8Rng {
+        let seed = self.seed;
+        self.rng.get_or_insert_with(|| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_word_pos(ID_WORDS);
+            rng
+        })
+    }
+}
+
 /// Injects `failure` (each part of a compound, in order) into a freshly reset `state`,
 /// with the decoys `scenario` asks for: the reference ones from `rng`, or, with variation
 /// `standard`, each part's variant (target, magnitudes, wording) and the variant decoys.
@@ -47,13 +82,14 @@ fn inject(
     state: &mut State,
     scenario: &Scenario,
     failure: &'static dyn FailureInjector,
-    rng: &mut ChaCha8Rng,
+    rng: &mut Generator,
 ) -> Option<u64> {
     // A control's fleet is healthy: its only evidence is noise, on every tier.
     let decoys = scenario.inject_misleading_logs || failure.is_control();
     if scenario.variation == Variation::None {
         failure.inject(state);
         if decoys {
+            let rng = rng.get();
             for _ in 0..DECOY_COUNT {
                 let (service, level, message) = DECOYS[rng.random_range(0..DECOYS.len())];
                 state.emit_decoy_log(Component::from(service), level, message);
@@ -81,6 +117,14 @@ fn inject(
     decoy_seed.map(|seed| crate::variation::finish_reset(seed, decoys, state))
 }
 
+/// The id of an episode of `scenario`: `given`, else drawn from the seed when first read.
+fn episode_id_of(scenario: &Scenario, given: Option<Uuid>) -> EpisodeId {
+    given.map_or(
+        EpisodeId::drawn(scenario.seed, draw_episode_id),
+        EpisodeId::new,
+    )
+}
+
 /// One episode's world: the ground-truth state, its failure and its seeded generator.
 #[derive(Clone)]
 pub struct Simulator {
@@ -88,7 +132,7 @@ pub struct Simulator {
     scenario: Scenario,
     failure: &'static dyn FailureInjector,
     registry: &'static Registry,
-    rng: ChaCha8Rng,
+    rng: Generator,
     /// The jitter generator of a `standard` episode (none: no jitter).
     jitter: Option<u64>,
     /// The failure is a no-fault control (asked once at reset, not per step).
@@ -105,8 +149,9 @@ impl std::fmt::Debug for Simulator {
 }
 
 impl Simulator {
-    /// Starts an episode: seeds the generator, draws the episode id (unless given),
-    /// injects the failure and, when asked, the decoy logs.
+    /// Starts an episode: takes the episode id (given, else drawn from the scenario's seed
+    /// when first read, [`draw_episode_id`]), injects the failure and, when asked, the decoy
+    /// logs, drawn from the seeded generator past the id's draws.
     pub fn reset(
         registry: &'static Registry,
         scenario: &Scenario,
@@ -114,10 +159,9 @@ impl Simulator {
     ) -> Result<Self, SimError> {
         scenario.validate()?;
         let failure = registry.failure(scenario.failure_type.as_str())?;
-        let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed);
-        let drawn = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+        let mut rng = Generator::new(scenario.seed);
         let mut state = State::new(
-            episode_id.unwrap_or(drawn),
+            episode_id_of(scenario, episode_id),
             FailureId::from_static(failure.id()),
             scenario.difficulty,
             scenario.max_steps,
@@ -148,10 +192,9 @@ impl Simulator {
         } else {
             self.registry.failure(scenario.failure_type.as_str())?
         };
-        self.rng = ChaCha8Rng::seed_from_u64(scenario.seed);
-        let drawn = uuid::Builder::from_random_bytes(self.rng.random()).into_uuid();
+        self.rng = Generator::new(scenario.seed);
         self.state.reset(
-            episode_id.unwrap_or(drawn),
+            episode_id_of(scenario, episode_id),
             FailureId::from_static(failure.id()),
             scenario.difficulty,
             scenario.max_steps,
@@ -270,8 +313,9 @@ impl Simulator {
         self.registry
     }
 
-    /// The episode's seeded generator, for plugins that want randomness.
+    /// The episode's seeded generator, for plugins that want randomness: seeded by the
+    /// scenario, past the episode id's draws and the decoys'.
     pub fn rng(&mut self) -> &mut ChaCha8Rng {
-        &mut self.rng
+        self.rng.get()
     }
 }

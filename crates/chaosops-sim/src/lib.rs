@@ -45,7 +45,7 @@ mod test_support;
 mod tests;
 pub mod variation;
 
-pub use engine::{Simulator, DECOY_COUNT};
+pub use engine::{draw_episode_id, Simulator, DECOY_COUNT};
 pub use env::{Environment, LearnerStep, StepOutcome};
 pub use error::SimError;
 pub use failure::{FailureInjector, FailureRegistration, Playbook, TierSlot, Turn};

@@ -59,8 +59,94 @@ fn episode_id_comes_from_the_seed() {
         env(Difficulty::Easy, 5)
             .state()
             .episode_id
+            .get()
             .get_version_num(),
         4
+    );
+}
+
+/// What a reset did before the generator and the episode id were drawn on demand: seed the
+/// generator, draw the id, then the decoys. The id, the decoys and every later draw a plugin
+/// makes must stay what they were.
+#[test]
+fn the_generator_and_the_episode_id_are_those_an_eager_reset_drew() {
+    use rand::{Rng, RngCore, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    let registry = Registry::global().unwrap();
+    for seed in [0, 1, 42, 0x9E37_79B9_7F4A_7C15, u64::MAX] {
+        for difficulty in [Difficulty::Easy, Difficulty::Hard] {
+            let spec = ScenarioSpec {
+                failure_type: FailureId::from_static(TEST_FAILURE_ID),
+                seed,
+                difficulty,
+                max_steps: 5,
+                variation: Default::default(),
+            };
+            let scenario = registry.scenario(&spec).unwrap();
+            let mut eager = ChaCha8Rng::seed_from_u64(seed);
+            let id = uuid::Builder::from_random_bytes(eager.random()).into_uuid();
+            let decoys: Vec<&str> = if scenario.inject_misleading_logs {
+                (0..crate::DECOY_COUNT)
+                    .map(|_| ["routine", "e-mail", "vacuum", "p95"][eager.random_range(0..4)])
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            assert_eq!(
+                decoys.len(),
+                if difficulty == Difficulty::Hard { 3 } else { 0 }
+            );
+            let later: Vec<u64> = (0..40).map(|_| eager.next_u64()).collect();
+
+            assert_eq!(crate::draw_episode_id(seed), id, "seed {seed}");
+            let mut fresh = crate::Simulator::reset(registry, &scenario, None).unwrap();
+            // In place, after another episode whose generator was used.
+            let other = registry
+                .scenario(&ScenarioSpec {
+                    seed: seed ^ 1,
+                    difficulty: Difficulty::Hard,
+                    ..spec.clone()
+                })
+                .unwrap();
+            let mut in_place = crate::Simulator::reset(registry, &other, None).unwrap();
+            in_place.rng().next_u64();
+            in_place.reset_in_place(&scenario, None).unwrap();
+            for sim in [&mut fresh, &mut in_place] {
+                assert_eq!(sim.state().episode_id, id, "seed {seed}");
+                assert_eq!(sim.state().episode_id.get(), id);
+                let seen: Vec<&str> = sim
+                    .state()
+                    .all_logs
+                    .iter()
+                    .filter(|l| l.is_red_herring)
+                    .map(|l| l.message.split(' ').next().unwrap())
+                    .collect();
+                assert_eq!(seen, decoys, "seed {seed}, {difficulty:?}");
+                let drawn: Vec<u64> = (0..40).map(|_| sim.rng().next_u64()).collect();
+                assert_eq!(drawn, later, "seed {seed}, {difficulty:?}");
+            }
+        }
+    }
+    // A given id is kept as given; the generator does not depend on it.
+    let spec = ScenarioSpec {
+        failure_type: FailureId::from_static(TEST_FAILURE_ID),
+        seed: 42,
+        difficulty: Difficulty::Easy,
+        max_steps: 5,
+        variation: Default::default(),
+    };
+    let scenario = registry.scenario(&spec).unwrap();
+    let given = chaosops_model::Uuid::from_u128(7);
+    let mut a = crate::Simulator::reset(registry, &scenario, Some(given)).unwrap();
+    let mut b = crate::Simulator::reset(registry, &scenario, None).unwrap();
+    assert_eq!(a.state().episode_id, given);
+    assert_ne!(a.state().episode_id, b.state().episode_id);
+    assert_eq!(a.rng().next_u64(), b.rng().next_u64());
+    let json = serde_json::to_value(b.state()).unwrap();
+    assert_eq!(
+        json["episode_id"],
+        serde_json::json!(crate::draw_episode_id(42).to_string())
     );
 }
 
