@@ -143,7 +143,7 @@ fn token_buckets(text: &str, mut f: impl FnMut(u8)) {
 }
 
 /// A fast hash of a whole line, to find it in the memo (collisions are checked).
-fn line_hash(text: &[u8]) -> u64 {
+pub(crate) fn line_hash(text: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mut h = text.len() as u64;
     let mut chunks = text.chunks_exact(8);
@@ -160,7 +160,7 @@ fn line_hash(text: &[u8]) -> u64 {
 
 /// A hasher for keys that are already well-mixed hashes.
 #[derive(Clone, Copy, Default)]
-struct PassThrough(u64);
+pub(crate) struct PassThrough(u64);
 
 impl std::hash::Hasher for PassThrough {
     fn finish(&self) -> u64 {
@@ -752,7 +752,64 @@ pub(crate) struct Encoder {
     parts: Vec<(List, SliceId, Part)>,
 }
 
+/// Every role's list-derived values and view facts at an episode's start, for another
+/// episode whose lists are the same (see `crate::starts`).
+#[derive(Clone, Debug)]
+pub(crate) struct StartBlocks {
+    generation: usize,
+    roles: [(ViewFacts, [f32; BLOCK_LEN]); Role::COUNT],
+}
+
+#[cfg(test)]
+impl StartBlocks {
+    /// Zero values and empty views for every role.
+    pub(crate) fn empty() -> Self {
+        StartBlocks {
+            generation: 0,
+            roles: Role::TURN_ORDER.map(|role| {
+                (
+                    ViewFacts {
+                        role,
+                        metrics: false,
+                        chat: 0,
+                        inbox: 0,
+                        note: false,
+                    },
+                    [0.0; BLOCK_LEN],
+                )
+            }),
+        }
+    }
+}
+
 impl Encoder {
+    /// Every role's kept values, when each role was encoded since the lists last changed and
+    /// its projection follows the lists (so its facts were kept); None otherwise.
+    pub(crate) fn start_blocks(&self) -> Option<StartBlocks> {
+        let [a, b, c, d] = &self.roles;
+        Some(StartBlocks {
+            generation: self.generation,
+            roles: [
+                (a.facts?, a.block),
+                (b.facts?, b.block),
+                (c.facts?, c.block),
+                (d.facts?, d.block),
+            ],
+        })
+    }
+
+    /// Takes `start`'s values for every role, as if each role had been encoded since the
+    /// lists last changed: sound when the state's lists are those `start` was taken from, as
+    /// the values are functions of the lists alone (every projection follows them).
+    pub(crate) fn load_start(&mut self, start: &StartBlocks) {
+        self.clear();
+        self.generation = start.generation;
+        for (r, (facts, block)) in self.roles.iter_mut().zip(&start.roles) {
+            r.facts = Some(*facts);
+            r.block = *block;
+        }
+    }
+
     /// Forgets every cached value.
     pub(crate) fn clear(&mut self) {
         for r in &mut self.roles {

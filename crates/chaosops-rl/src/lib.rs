@@ -37,6 +37,7 @@ mod config;
 mod encode;
 mod error;
 mod seat;
+pub mod starts;
 mod table;
 mod turn;
 mod vector;

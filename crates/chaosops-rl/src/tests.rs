@@ -314,6 +314,81 @@ fn a_projection_that_reads_more_than_the_lists_is_projected_every_turn() {
 }
 
 #[test]
+fn a_start_seen_before_gives_the_values_computed_for_it() {
+    // The same episodes twice on one thread: the second pass finds every start the first
+    // computed (the thread's start cache) and must still encode every role at every turn
+    // exactly as from scratch.
+    let t = table();
+    let configs = [
+        EnvConfig::default(),
+        EnvConfig {
+            tiers: Difficulty::ALL.to_vec(),
+            ..EnvConfig::default()
+        },
+    ];
+    for (c, config) in configs.into_iter().enumerate() {
+        let mut env = TurnEnv::new(source(config), t.clone());
+        for seed in 0..40u64 {
+            check_cached_episode(&mut env, &t, seed, c);
+        }
+        let (found, computed) = crate::starts::tally();
+        for seed in 0..40u64 {
+            check_cached_episode(&mut env, &t, seed, c);
+        }
+        let (found_again, computed_again) = crate::starts::tally();
+        assert_eq!(
+            computed_again, computed,
+            "config {c}: a start computed twice"
+        );
+        assert_eq!(found_again - found, 40, "config {c}: a start not found");
+    }
+}
+
+/// The manager's view without its alerts: it follows the lists, but shows other values of
+/// them than the built-in manager's.
+struct NoAlerts;
+
+impl RoleProjection for NoAlerts {
+    fn role(&self) -> Role {
+        Role::Manager
+    }
+    fn project<'a>(&self, state: &'a chaosops_model::State) -> chaosops_model::RoleView<'a> {
+        let mut view = registry().projection(Role::Manager).project(state);
+        view.visible_alerts = &[];
+        view
+    }
+    fn view_follows_lists(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_start_is_not_given_to_another_registrys_projections() {
+    // The same scenarios and lists under the built-in registry, then under one whose manager
+    // sees no alerts: the second must compute its own starts, not take the first's.
+    static QUIET: NoAlerts = NoAlerts;
+    let global = registry();
+    let projections = Role::ALL.iter().map(|&r| {
+        if r == Role::Manager {
+            &QUIET as &dyn RoleProjection
+        } else {
+            global.projection(r)
+        }
+    });
+    let quiet: &'static Registry = Box::leak(Box::new(
+        Registry::from_parts(global.failures(), projections).unwrap(),
+    ));
+    let t = table();
+    for (c, registry) in [global, quiet].into_iter().enumerate() {
+        let source = Arc::new(ScenarioSource::new(registry, &EnvConfig::default()).unwrap());
+        let mut env = TurnEnv::new(source, t.clone());
+        for seed in 0..20u64 {
+            check_cached_episode(&mut env, &t, seed, c);
+        }
+    }
+}
+
+#[test]
 fn learner_rewards_add_up_to_the_cumulative_reward() {
     let t = table();
     let mut env = TurnEnv::new(source(EnvConfig::default()), t.clone());

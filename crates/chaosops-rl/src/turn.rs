@@ -113,16 +113,23 @@ pub struct TurnEnv {
     table: Arc<ActionTable>,
     env: Option<Environment>,
     encoder: Encoder,
+    /// Every projection follows the lists, so episode starts can be kept (`crate::starts`).
+    keeps_starts: bool,
 }
 
 impl TurnEnv {
     /// An environment drawing from `source`, with actions from `table`; reset it before stepping.
     pub fn new(source: Arc<ScenarioSource>, table: Arc<ActionTable>) -> Self {
+        let registry = source.registry();
+        let keeps_starts = Role::ALL
+            .iter()
+            .all(|r| registry.projection(*r).view_follows_lists());
         TurnEnv {
             source,
             table,
             env: None,
             encoder: Encoder::default(),
+            keeps_starts,
         }
     }
 
@@ -147,6 +154,17 @@ impl TurnEnv {
             }
         }
         self.encoder.clear();
+        if self.keeps_starts {
+            // Every role's first observation from a start seen before, or computed now and
+            // kept (the values are the same either way; see `crate::starts`).
+            let env = self.env.as_ref().ok_or(RlError::NotReset)?;
+            crate::starts::prime(&mut self.encoder, env.state(), registry, |encoder| {
+                let mut scratch = [0.0f32; crate::OBS_LEN];
+                for role in Role::TURN_ORDER {
+                    encode_row(encoder, env, role, &mut scratch);
+                }
+            });
+        }
         Ok(())
     }
 
