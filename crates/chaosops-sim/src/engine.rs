@@ -39,9 +39,6 @@ const DECOYS: [(Service, LogLevel, &str); 4] = [
     ),
 ];
 
-/// Draws of a `u32` the episode id takes from the episode's generator (one byte of each).
-const ID_WORDS: u128 = 16;
-
 /// The episode id a reset draws when none is given: the low bytes of the first 16 `u32`
 /// draws of the episode's generator, seeded by the scenario (docs/behaviour.md §13).
 pub fn draw_episode_id(seed: u64) -> Uuid {
@@ -56,21 +53,36 @@ pub fn draw_episode_id(seed: u64) -> Uuid {
 struct Generator {
     seed: u64,
     rng: Option<ChaCha8Rng>,
+    /// The episode id the generator drew when it was created (its first 16 draws).
+    id: Option<Uuid>,
 }
 
 impl Generator {
     fn new(seed: u64) -> Self {
-        Generator { seed, rng: None }
+        Generator {
+            seed,
+            rng: None,
+            id: None,
+        }
     }
 
-    /// The generator, past the episode id's draws and whatever was drawn since.
+    /// The generator, past the episode id's draws and whatever was drawn since. Creating it
+    /// draws the id, as a reset did (the same fill of the generator serves both).
     fn get(&mut self) -> &mut ChaCha8Rng {
-        let seed = self.seed;
+        let (seed, id) = (self.seed, &mut self.id);
         self.rng.get_or_insert_with(|| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_word_pos(ID_WORDS);
+            *id = Some(uuid::Builder::from_random_bytes(rng.random()).into_uuid());
             rng
         })
+    }
+
+    /// Keeps in `state` the id this generator drew at the reset, if it was created then and
+    /// no id was `given`: reading it later then draws nothing again.
+    fn settle_id(&self, given: Option<Uuid>, state: &mut State) {
+        if let (None, Some(id)) = (given, self.id) {
+            state.episode_id = EpisodeId::new(id);
+        }
     }
 }
 
@@ -168,6 +180,7 @@ impl Simulator {
             scenario.rogue_fleet_agent,
         );
         let jitter = inject(&mut state, scenario, failure, &mut rng);
+        rng.settle_id(episode_id, &mut state);
         Ok(Simulator {
             state,
             scenario: scenario.clone(),
@@ -201,6 +214,7 @@ impl Simulator {
             scenario.rogue_fleet_agent,
         );
         self.jitter = inject(&mut self.state, scenario, failure, &mut self.rng);
+        self.rng.settle_id(episode_id, &mut self.state);
         self.control = failure.is_control();
         self.scenario.clone_from(scenario);
         self.failure = failure;
