@@ -359,7 +359,7 @@ fn replicas_value(replicas: u32) -> f32 {
     (replicas as f32 * (1.0 / 8.0)).min(1.0)
 }
 
-/// `x` in [-1, 1] as f32 (NaN as -1, see [`unit`]).
+/// `x` in [-1, 1] as f32 (NaN as -1, see [`unit()`]).
 #[allow(clippy::manual_clamp)]
 #[inline]
 fn signed_unit(x: f64) -> f32 {
