@@ -25,7 +25,7 @@ use chaosops_sim::Registry;
 
 use crate::encode::{line_hash, Encoder, PassThrough, StartBlocks};
 
-/// Most starts a thread keeps (each about 3 KB with its lists); past it, it starts over.
+/// Most starts a thread keeps (each about 2.7 KB with its lists); past it, it starts over.
 pub(crate) const MAX_STARTS: usize = 1024;
 
 thread_local! {
